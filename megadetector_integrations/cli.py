@@ -1,0 +1,201 @@
+"""The ``mdi`` command. Subcommands import what they need when they run,
+so ``mdi --help`` starts fast."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional, Sequence
+
+EPILOG = """examples:
+  mdi validate results.json
+  mdi plugins
+  mdi export folders results.json --images /data/traps --out /data/sorted --dry-run
+  mdi export xmp results.json --images /data/traps --sidecar
+  mdi demo mdi-demo
+Each command has its own --help."""
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mdi",
+        description="Carry MegaDetector results into the tools ecologists work in.",
+        epilog=EPILOG,
+        formatter_class=_Formatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser("plugins", help="list installed plugins and what each provides",
+                       description="List installed plugins with version and what each provides.")
+    p.set_defaults(run=_run_plugins)
+
+    p = sub.add_parser(
+        "validate", help="check results files; exit 0 when valid, 1 otherwise",
+        description="Check results files and list every problem, one per line, as\n"
+        "FILE: images[N] 'path': field: problem. Exit 0 when valid, 1 otherwise.\n"
+        "Absolute paths and '..' segments are reported as unsafe.",
+        epilog="example:\n  mdi validate md_results.json other.json",
+        formatter_class=_Formatter,
+    )
+    p.add_argument("files", nargs="+", metavar="RESULTS", help="results files (.json)")
+    p.add_argument("--allow-unsafe", action="store_true",
+                   help="report unsafe (absolute or '..') paths but exit 0 for them")
+    p.set_defaults(run=_run_validate)
+
+    p = sub.add_parser(
+        "export", help="export results to an integration (mdi export TARGET --help)",
+        description="Run an installed exporter. `mdi export TARGET --help` shows its options.",
+        epilog="example:\n  mdi export folders md_results.json --images /data/traps --out /data/sorted",
+        formatter_class=_Formatter, add_help=False,
+    )
+    p.add_argument("target", nargs="?", metavar="TARGET", help="exporter name (see `mdi plugins`)")
+    p.add_argument("-h", "--help", action="store_true", help="show help (of TARGET when given)")
+    p.set_defaults(run=_run_export, export_parser=p)
+
+    p = sub.add_parser(
+        "convert", help="write any loadable input as a current-format MegaDetector file",
+        description="Load any input an installed loader reads (e.g. SpeciesNet predictions.json)\n"
+        "and write it as a current-format MegaDetector results file.",
+        epilog="example:\n  mdi convert predictions.json -o md_results.json",
+        formatter_class=_Formatter,
+    )
+    p.add_argument("input", metavar="IN")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.json")
+    p.add_argument("--compact", action="store_true", help="no indentation (smaller, faster)")
+    p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    p.set_defaults(run=_run_convert)
+
+    p = sub.add_parser(
+        "demo", help="run every installed exporter on the bundled sample",
+        description="Copy the bundled sample (JPEGs and a results file) into OUT_DIR and run\n"
+        "every installed exporter on its own copy; print what each produced.",
+        epilog="example:\n  mdi demo mdi-demo",
+        formatter_class=_Formatter,
+    )
+    p.add_argument("out_dir", nargs="?", default="mdi-demo", metavar="OUT_DIR",
+                   help="where to put the copies and outputs (default: ./mdi-demo)")
+    p.set_defaults(run=_run_demo)
+
+    if with_plugins:
+        from .plugins import manager
+
+        manager().hook.mdi_register_commands(subparsers=sub)
+    return parser
+
+
+def _run_plugins(args) -> int:
+    from .plugins import describe
+
+    for row in describe():
+        print(f"{row['name']:<14} {row['distribution']} {row['version']}")
+        for item in row["provides"]:
+            print(f"    {item}")
+    return 0
+
+
+def _run_validate(args) -> int:
+    from .api import validate
+
+    bad = 0
+    for file in args.files:
+        problems = validate(file)
+        for p in problems:
+            print(p.format(file))
+        failing = [p for p in problems if p.severity == "error" or (p.severity == "unsafe" and not args.allow_unsafe)]
+        if failing:
+            bad += 1
+            print(f"{file}: INVALID ({len(failing)} problem(s))", file=sys.stderr)
+        else:
+            print(f"{file}: valid" + (f" ({len(problems)} warning(s))" if problems else ""))
+    return 1 if bad else 0
+
+
+def _run_export(args, rest: Sequence[str]) -> int:
+    from . import cliopts
+    from .api import load
+    from .convert import structure_options
+    from .plugins import exporters, get_exporter
+
+    if not args.target:
+        args.export_parser.print_help()
+        names = sorted(exporters())
+        print("\ninstalled targets: " + (", ".join(names) if names else "none (pip install megadetector-integrations-folders, ...)"))
+        return 0 if args.help else 2
+    exporter = get_exporter(args.target)
+    parser = argparse.ArgumentParser(
+        prog=f"mdi export {args.target}", description=exporter.help, formatter_class=_Formatter,
+    )
+    parser.add_argument("results", metavar="RESULTS", help="results file (any format a loader reads)")
+    cliopts.add_options(parser, exporter.options)
+    if args.help:
+        parser.print_help()
+        return 0
+    ns = parser.parse_args(rest)
+    options = structure_options(exporter.options, cliopts.options_values(exporter.options, ns))
+    report = exporter.run(load(ns.results), options)
+    print(report.format())
+    return 0
+
+
+def _run_convert(args) -> int:
+    from pathlib import Path
+
+    from .api import load, write
+    from .errors import MdiError
+
+    out = Path(args.output)
+    if out.exists() and not args.overwrite:
+        raise MdiError(f"{out} exists; add --overwrite to replace it")
+    if out.exists() and out.resolve() == Path(args.input).resolve():
+        raise MdiError(f"{out} is the input file; choose another output")
+    results = load(args.input)
+    write(results, out, indent=None if args.compact else 1)
+    print(f"wrote {out}: {len(results.images):,} images")
+    return 0
+
+
+def _run_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo(args.out_dir)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    from .errors import MdiError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        # Plugin commands are only needed when the first word is not a core command.
+        core = {"validate", "export", "convert", "demo", "plugins", "--version"}
+        parser = build_parser(with_plugins=not (argv and argv[0] in core))
+        args, rest = parser.parse_known_args(argv)
+        run = getattr(args, "run", None)
+        if run is None:
+            parser.print_help()
+            return 2
+        if run is _run_export:
+            return run(args, rest)
+        if rest:
+            parser.error("unrecognized arguments: " + " ".join(rest))
+        return run(args) or 0
+    except MdiError as exc:
+        print(f"mdi: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mdi: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Reading and writing MegaDetector results files (format 1.0 to 1.6).
+
+Reading tries a fast path first: msgspec decodes the bytes straight into the
+model, checking types and ranges in C, and a key count proves no unknown field
+was skipped. Anything unusual (unknown fields, old-style values, errors) goes
+the careful way: a generic parse, a full structural check with precise
+messages, then conversion that keeps unknown fields in ``extra``.
+"""
+
+from __future__ import annotations
+
+import os
+from itertools import chain
+from pathlib import Path
+from typing import Any, Optional
+
+import msgspec
+
+from . import convert
+from .atomic import atomic_write_bytes, gc_paused
+from .errors import Problem, ResultsError
+from .model import CURRENT_FORMAT_VERSION, Image, ResultsFile
+from .validate import image_structure_problems, semantic_problems, structural_problems
+
+
+class _Document(msgspec.Struct, forbid_unknown_fields=True):
+    info: msgspec.Raw
+    detection_categories: dict[str, str]
+    images: tuple[Image, ...]
+    classification_categories: Optional[dict[str, str]] = None
+    classification_category_descriptions: Optional[dict[str, str]] = None
+
+
+_decoder = msgspec.json.Decoder(_Document)
+
+
+def parse_json(data: bytes, source: str) -> Any:
+    """Parse JSON bytes, raising ``ResultsError`` (with the position) when invalid."""
+    import orjson
+
+    try:
+        with gc_paused():
+            return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ResultsError(source, [Problem("(file)", f"not valid JSON: {exc}")]) from None
+
+
+def _colons(value: Any) -> int:
+    """The ``:`` bytes a decoded JSON value stands for: one per key, plus those in strings."""
+    if isinstance(value, str):
+        return value.count(":")
+    if isinstance(value, dict):
+        return sum(1 + k.count(":") + _colons(v) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(map(_colons, value))
+    return 0
+
+
+def _fast_check(doc: _Document, info: dict, data: bytes) -> bool:
+    """True when the typed decode kept every field and the cheap checks pass.
+
+    Counting ``:`` bytes proves no unknown field was skipped: the count must
+    equal one per key the model accounts for plus those inside its strings.
+    Failed images are taken to carry ``"detections": null``, as MegaDetector
+    writes them; anything else (absent keys, ``"failure": null``, escaped
+    colons, colons in paths or ids) just takes the careful path.
+    """
+    images = doc.images
+    det_cats = doc.detection_categories
+    cls_cats = doc.classification_categories or {}
+    n_colons = 3 + _colons(info) + _colons(det_cats)
+    for cats in (doc.classification_categories, doc.classification_category_descriptions):
+        if cats is not None:
+            n_colons += 1 + _colons(cats)
+    if any(":" in k for k in chain(det_cats, cls_cats)) or b"\\u003" in data:
+        return False
+    n_failed = n_dets = n_classified = 0
+    used_cats: set = set()
+    used_classes: set = set()
+    add_cat, add_classes = used_cats.add, used_classes.update
+    for im in images:
+        dets = im.detections
+        if im.failure is not None:
+            if dets is not None:
+                return False
+            n_failed += 1
+            n_colons += im.failure.count(":")
+        elif dets is None:
+            return False
+        elif dets:
+            n_dets += len(dets)
+            for d in dets:
+                add_cat(d.category)
+                if d.classifications is not None:
+                    n_classified += 1
+                    add_classes([c for c, _ in d.classifications])
+    n_images = len(images)
+    n_colons += 2 * n_images + n_failed + 3 * n_dets + n_classified
+    if data.count(b":") != n_colons:
+        return False
+    if not used_cats <= det_cats.keys() or not used_classes <= cls_cats.keys():
+        return False
+    files = [im.file for im in images]
+    return len(set(files)) == n_images and not _suspicious_paths(files)
+
+
+def _suspicious_paths(files: list) -> bool:
+    """Any path that is absolute, has ``..``, a colon or a video extension.
+
+    Substring searches over all paths joined, and a set of their endings.
+    """
+    from .model import VIDEO_EXTENSIONS
+
+    joined = "\n" + "\n".join(files)
+    if "\n/" in joined or "\\" in joined or ":" in joined or ".." in joined:
+        return True
+    endings = {f[-6:] for f in files}
+    return any(e.lower().endswith(ext) for e in endings for ext in VIDEO_EXTENSIONS)
+
+
+def _fast_read(data: bytes) -> Optional[ResultsFile]:
+    """The model straight from bytes, or ``None`` when the careful path is needed.
+
+    Only a file with nothing to report comes back: any problem sends it the
+    careful way, which finds and words every one.
+    """
+    try:
+        with gc_paused():
+            doc = _decoder.decode(data)
+    except msgspec.MsgspecError:
+        return None
+    info = msgspec.json.decode(doc.info)
+    if not isinstance(info, dict) or not isinstance(info.get("format_version"), str):
+        return None
+    if not _fast_check(doc, info, data):
+        return None
+    return ResultsFile(
+        images=doc.images,
+        info=convert.info_from_dict(info),
+        detection_categories=doc.detection_categories,
+        classification_categories=doc.classification_categories,
+        classification_category_descriptions=doc.classification_category_descriptions,
+    )
+
+
+def _careful_read(data: bytes, source: str) -> tuple[Optional[ResultsFile], list[Problem]]:
+    """Parse generically, collect every problem, build the model from sound parts."""
+    doc = parse_json(data, source)
+    problems = structural_problems(doc)
+    if not isinstance(doc, dict) or any(not p.where.startswith("images[") for p in problems):
+        return None, problems
+    sound, indices = [], []
+    with gc_paused():
+        for i, raw in enumerate(doc["images"]):
+            if not image_structure_problems(i, raw):
+                sound.append(convert.image_from_dict(raw))
+                indices.append(i)
+        rf = convert.results_from_dict({**doc, "images": []}).with_images(sound)
+    return rf, problems + semantic_problems(rf, indices)
+
+
+def read_results(data: bytes, source: str = "<bytes>", strict: bool = True) -> tuple[ResultsFile | None, list[Problem]]:
+    """Read MegaDetector results from bytes: ``(model, problems)``.
+
+    With ``strict``, raise ``ResultsError`` when any problem has severity ``error``.
+    """
+    with gc_paused():
+        rf = _fast_read(data)
+        problems: list[Problem] = []
+        if rf is None:
+            rf, problems = _careful_read(data, source)
+    if strict and (rf is None or any(p.severity == "error" for p in problems)):
+        raise ResultsError(source, problems)
+    return rf, problems
+
+
+def dumps(rf: ResultsFile, indent: int | None = None) -> bytes:
+    """The results as current-format JSON bytes; ``indent`` 1 matches MegaDetector."""
+    import orjson
+
+    with gc_paused():
+        data = orjson.dumps(convert.results_to_dict(rf, CURRENT_FORMAT_VERSION))
+    if indent:
+        data = msgspec.json.format(data, indent=indent)
+    return data + b"\n"
+
+
+def write(rf: ResultsFile, path: os.PathLike | str, indent: int | None = 1) -> Path:
+    """Write ``rf`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    atomic_write_bytes(path, dumps(rf, indent))
+    return path
