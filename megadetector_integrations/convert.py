@@ -75,25 +75,24 @@ def detection_to_dict(d: Detection) -> dict:
     out = {"category": d.category, "conf": d.conf, "bbox": d.bbox}
     if d.classifications is not None:
         out["classifications"] = d.classifications
-    if d.extra:
-        out.update(d.extra)
+    out.update(d.extra)
     return out
 
 
 def image_to_dict(im: Image) -> dict:
-    out: dict = {"file": im.file}
     dets = im.detections
-    if dets is None:
-        out["detections"] = None
-    elif all(x.classifications is None and not x.extra for x in dets):
-        out["detections"] = [
-            {"category": x.category, "conf": x.conf, "bbox": x.bbox} for x in dets
-        ]
-    else:
-        out["detections"] = list(map(detection_to_dict, dets))
+    out: dict = {
+        "file": im.file,
+        "detections": None if dets is None else [
+            {"category": d.category, "conf": d.conf, "bbox": d.bbox}
+            if d.classifications is None and d.extra is NO_EXTRA
+            else detection_to_dict(d)
+            for d in dets
+        ],
+    }
     if im.failure is not None:
         out["failure"] = im.failure
-    if im.extra:
+    if im.extra is not NO_EXTRA:
         out.update(im.extra)
         if "max_detection_conf" in out:  # recomputed: filters may have dropped boxes
             out["max_detection_conf"] = max((x.conf for x in dets or ()), default=0.0)
@@ -116,8 +115,8 @@ def results_to_dict(rf: ResultsFile, format_version: str | None = None) -> dict:
         out["classification_categories"] = dict(rf.classification_categories)
     if rf.classification_category_descriptions is not None:
         out["classification_category_descriptions"] = dict(rf.classification_category_descriptions)
-    out["images"] = list(map(image_to_dict, rf.images))
     out.update(rf.extra)
+    out["images"] = list(map(image_to_dict, rf.images))  # last, so writers can stream it
     return out
 
 

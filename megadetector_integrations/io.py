@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 from itertools import chain
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import msgspec
 
 from . import convert
-from .atomic import atomic_write_bytes, gc_paused
+from .atomic import atomic_output, gc_paused
 from .errors import Problem, ResultsError
 from .model import CURRENT_FORMAT_VERSION, Image, ResultsFile
 from .validate import image_structure_problems, semantic_problems, structural_problems
@@ -174,19 +174,44 @@ def read_results(data: bytes, source: str = "<bytes>", strict: bool = True) -> t
     return rf, problems
 
 
-def dumps(rf: ResultsFile, indent: int | None = None) -> bytes:
-    """The results as current-format JSON bytes; ``indent`` 1 matches MegaDetector."""
+_CHUNK = 20_000
+
+
+def _json_pieces(rf: ResultsFile, indent: int | None) -> Iterator[bytes]:
+    """Current-format JSON in pieces, a chunk of images at a time.
+
+    Converting and encoding in chunks reuses the same memory over and over
+    instead of building one huge structure: faster, and a fraction of the peak.
+    """
     import orjson
 
-    with gc_paused():
-        data = orjson.dumps(convert.results_to_dict(rf, CURRENT_FORMAT_VERSION))
+    head = orjson.dumps(convert.results_to_dict(rf.with_images(()), CURRENT_FORMAT_VERSION))
     if indent:
-        data = msgspec.json.format(data, indent=indent)
-    return data + b"\n"
+        head = msgspec.json.format(head, indent=indent)
+    cut = head.rindex(b"[]")  # "images" is the last key: its empty list marks the spot
+    yield head[:cut] + b"["
+    pad = b" " * (indent or 0)
+    images = rf.images
+    for start in range(0, len(images), _CHUNK):
+        part = orjson.dumps(list(map(convert.image_to_dict, images[start:start + _CHUNK])))
+        sep = b"," if start else b""
+        if indent:  # re-indent the chunk's items one level deeper, as they sit inside "images"
+            part = msgspec.json.format(part, indent=indent)
+            part = b"\n" + pad + part[2:-2].replace(b"\n", b"\n" + pad)
+        yield sep + part[1:-1] if not indent else sep + part
+    yield (b"\n" + pad + b"]" if indent and images else b"]") + head[cut + 2:] + b"\n"
+
+
+def dumps(rf: ResultsFile, indent: int | None = None) -> bytes:
+    """The results as current-format JSON bytes; ``indent`` 1 matches MegaDetector."""
+    with gc_paused():
+        return b"".join(_json_pieces(rf, indent))
 
 
 def write(rf: ResultsFile, path: os.PathLike | str, indent: int | None = 1) -> Path:
     """Write ``rf`` to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
-    atomic_write_bytes(path, dumps(rf, indent))
+    with gc_paused(), atomic_output(path) as fh:
+        for piece in _json_pieces(rf, indent):
+            fh.write(piece)
     return path
