@@ -58,7 +58,7 @@ def remember_problems(results: ResultsFile, problems: list[Problem]) -> None:
 
 def validate(path: os.PathLike | str) -> list[Problem]:
     """Every problem of a results file (empty when it is valid)."""
-    from .validate import semantic_problems
+    from .validation import semantic_problems
 
     try:
         results = load(path)

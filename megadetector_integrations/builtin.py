@@ -16,3 +16,21 @@ def mdi_load(path: Path, data: bytes):
     results, problems = read_results(data, str(path))
     remember_problems(results, problems)
     return results
+
+
+@hookimpl
+def mdi_register_filters():
+    from .filters import BUILTIN_FILTERS
+
+    return list(BUILTIN_FILTERS)
+
+
+@hookimpl
+def mdi_register_commands(subparsers):
+    from .filters import add_subset_command
+    from .merge import add_merge_command
+    from .split import add_split_command
+
+    add_subset_command(subparsers)
+    add_split_command(subparsers)
+    add_merge_command(subparsers)

@@ -10,8 +10,9 @@ decide the form: ``bool`` → ``--x/--no-x``; ``Literal`` → choices;
 from __future__ import annotations
 
 import argparse
+import collections.abc
 import typing
-from typing import Any, Literal, Mapping, Union
+from typing import Any, Literal, Union
 
 import attrs
 
@@ -56,7 +57,7 @@ def add_options(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...
             kw["choices"] = typing.get_args(tp)
         elif origin in (tuple, list):
             kw.update(nargs="+", action="extend", metavar=field.metadata.get("metavar", "VALUE"))
-        elif origin in (dict, Mapping) or tp is Mapping:
+        elif origin in (dict, collections.abc.Mapping):
             kw.update(action="append", type=_key_value, metavar=field.metadata.get("metavar", "KEY=VALUE"))
         else:
             kw["metavar"] = field.metadata.get("metavar", field.name.upper())

@@ -132,15 +132,30 @@ converter.register_structure_hook(Path, lambda v, _: Path(v))
 converter.register_unstructure_hook(Path, str)
 
 
+def _option_message(line: str) -> str:
+    """``invalid value @ $.max_count`` → ``--max-count: invalid value``."""
+    message, _, where = line.rpartition(" @ $")
+    field = where.lstrip(".").split(".")[0].split("[")[0]
+    return f"--{field.replace('_', '-')}: {message}" if field else message
+
+
+def _describe_error(exc: BaseException, type_: Any) -> str:
+    if isinstance(exc, ValueError) and str(exc):
+        return str(exc)  # a validator's own words, e.g. "'ratio' must be <= 1.0: 1.5"
+    return cattrs.v.format_exception(exc, type_)
+
+
 def structure_options(cls: type, values: Mapping[str, Any]):
     """Build an options object of a filter or exporter from plain values.
 
-    Raises ``MdiError`` naming the option, so bad CLI input never shows a traceback.
+    Raises ``MdiError`` naming each bad option, so bad CLI input never shows a traceback.
     """
     from .errors import MdiError
 
     try:
         return converter.structure(dict(values), cls)
-    except Exception as exc:  # cattrs groups every failing option together
-        messages = cattrs.transform_error(exc) if isinstance(exc, cattrs.BaseValidationError) else [str(exc)]
-        raise MdiError("invalid options: " + "; ".join(messages)) from None
+    except cattrs.BaseValidationError as exc:
+        lines = cattrs.transform_error(exc, format_exception=_describe_error)
+        raise MdiError("; ".join(map(_option_message, lines))) from None
+    except (TypeError, ValueError) as exc:
+        raise MdiError(f"invalid options: {exc}") from None

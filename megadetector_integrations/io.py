@@ -20,7 +20,7 @@ from . import convert
 from .atomic import atomic_output, gc_paused
 from .errors import Problem, ResultsError
 from .model import CURRENT_FORMAT_VERSION, Image, ResultsFile
-from .validate import image_structure_problems, semantic_problems, structural_problems
+from .validation import image_structure_problems, semantic_problems, structural_problems
 
 
 class _Document(msgspec.Struct, forbid_unknown_fields=True):
@@ -56,6 +56,11 @@ def _colons(value: Any) -> int:
     return 0
 
 
+def _sound_categories(cats: dict) -> bool:
+    """Ids are digit strings and names are not blank (ids then hold no colon)."""
+    return all(k.isdigit() for k in cats) and all(v.strip() for v in cats.values())
+
+
 def _fast_check(doc: _Document, info: dict, data: bytes) -> bool:
     """True when the typed decode kept every field and the cheap checks pass.
 
@@ -72,34 +77,26 @@ def _fast_check(doc: _Document, info: dict, data: bytes) -> bool:
     for cats in (doc.classification_categories, doc.classification_category_descriptions):
         if cats is not None:
             n_colons += 1 + _colons(cats)
-    if any(":" in k for k in chain(det_cats, cls_cats)) or b"\\u003" in data:
+    if b"\\u003" in data or not all(_sound_categories(c) for c in (det_cats, cls_cats)):
         return False
-    n_failed = n_dets = n_classified = 0
-    used_cats: set = set()
-    used_classes: set = set()
-    add_cat, add_classes = used_cats.add, used_classes.update
-    for im in images:
-        dets = im.detections
-        if im.failure is not None:
-            if dets is not None:
-                return False
-            n_failed += 1
-            n_colons += im.failure.count(":")
-        elif dets is None:
-            return False
-        elif dets:
-            n_dets += len(dets)
-            for d in dets:
-                add_cat(d.category)
-                if d.classifications is not None:
-                    n_classified += 1
-                    add_classes([c for c, _ in d.classifications])
-    n_images = len(images)
-    n_colons += 2 * n_images + n_failed + 3 * n_dets + n_classified
+    # Comprehensions over flat lists: the fastest way through millions of objects.
+    failed = [im for im in images if im.failure is not None]
+    if any(im.detections is not None for im in failed):
+        return False
+    per_image = [im.detections for im in images if im.failure is None]
+    if None in per_image:
+        return False
+    detections = list(chain.from_iterable(per_image))
+    classified = [d.classifications for d in detections if d.classifications is not None]
+    n_colons += (2 * len(images) + len(failed) + sum(im.failure.count(":") for im in failed)
+                 + 3 * len(detections) + len(classified))
     if data.count(b":") != n_colons:
         return False
-    if not used_cats <= det_cats.keys() or not used_classes <= cls_cats.keys():
+    if not {d.category for d in detections} <= det_cats.keys():
         return False
+    if classified and not {c for pairs in classified for c, _ in pairs} <= cls_cats.keys():
+        return False
+    n_images = len(images)
     files = [im.file for im in images]
     return len(set(files)) == n_images and not _suspicious_paths(files)
 
@@ -118,6 +115,13 @@ def _suspicious_paths(files: list) -> bool:
     return any(e.lower().endswith(ext) for e in endings for ext in VIDEO_EXTENSIONS)
 
 
+def _is_version_string(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and float(value) >= 1.0
+    except ValueError:
+        return False
+
+
 def _fast_read(data: bytes) -> Optional[ResultsFile]:
     """The model straight from bytes, or ``None`` when the careful path is needed.
 
@@ -130,7 +134,7 @@ def _fast_read(data: bytes) -> Optional[ResultsFile]:
     except msgspec.MsgspecError:
         return None
     info = msgspec.json.decode(doc.info)
-    if not isinstance(info, dict) or not isinstance(info.get("format_version"), str):
+    if not isinstance(info, dict) or not _is_version_string(info.get("format_version")):
         return None
     if not _fast_check(doc, info, data):
         return None

@@ -46,7 +46,10 @@ def manager() -> pluggy.PluginManager:
 
 def register(plugin: Any, name: str | None = None) -> str:
     """Register a plugin object or module in-process (tests, notebooks)."""
-    registered = manager().register(plugin, name=name)
+    try:
+        registered = manager().register(plugin, name=name)
+    except ValueError as exc:  # the name is taken
+        raise MdiError(str(exc)) from None
     if registered is None:
         raise MdiError(f"plugin {name or plugin!r} is already registered")
     return registered
@@ -95,6 +98,12 @@ def describe() -> list[dict]:
         if plugin is None:
             continue
         dist = dists.get(id(plugin))
+        if dist is not None:
+            distribution, version = dist.project_name, dist.version
+        elif name == "builtin":
+            distribution, version = "megadetector-integrations", _host_version()
+        else:
+            distribution, version = "(in-process)", ""
         provides = []
         for hook in ("mdi_register_exporters", "mdi_register_filters"):
             impl = getattr(plugin, hook, None)
@@ -105,8 +114,8 @@ def describe() -> list[dict]:
                 provides.append({"mdi_load": "loader", "mdi_register_commands": "commands"}[hook])
         rows.append({
             "name": name,
-            "distribution": dist.project_name if dist else "megadetector-integrations",
-            "version": dist.version if dist else _host_version(),
+            "distribution": distribution,
+            "version": version,
             "provides": provides,
         })
     return rows

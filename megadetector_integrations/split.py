@@ -1,0 +1,246 @@
+"""Split a results file into one file per folder (mdi split, mdi.split).
+
+The folder of each image is chosen from the folders of its path, as the
+Camera Trap JSON Manager's worked example does; for A/B/C/D/img.jpg:
+
+  top             A         (n-from-top 0)
+  bottom          A/B/C/D   (n-from-bottom 0, the default)
+  n-from-top 1    A/B       (the first N+1 folders)
+  n-from-bottom 1 A/B/C     (N folders up from the bottom)
+
+Each file is named after its folder with / turned into _
+(A/B/C → A_B_C.json) and keeps everything of the input but the
+images. An image whose path has fewer than N+1 folders is an error: it would
+have no folder of its own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable, Literal, Mapping, Sequence
+
+import attrs
+
+from .atomic import gc_paused
+from .errors import MdiError
+from .filters import OptionError, build_options, non_negative
+from .model import Image, ResultsFile
+from .paths import normalize, path_problem, safe_join
+from .registry import Report
+
+Mode = Literal["top", "bottom", "n-from-top", "n-from-bottom"]
+
+
+@attrs.frozen
+class SplitOptions:
+    mode: Mode = attrs.field(default="bottom", metadata={
+        "help": "which folder each image goes to, for A/B/C/D/img.jpg: top → A, bottom → A/B/C/D, "
+                "n-from-top N → the first N+1 folders (N=1: A/B), n-from-bottom N → N folders up "
+                "from the bottom (N=1: A/B/C) (e.g. --mode n-from-top --param 1)"})
+    param: int = attrs.field(default=0, validator=non_negative, metadata={
+        "metavar": "N", "aliases": ("-n",),
+        "help": "N for the n-from-top and n-from-bottom modes (e.g. --param 2)"})
+    make_folder_relative: bool = attrs.field(default=False, metadata={
+        "help": "write each image path relative to its split folder, with forward slashes "
+                "(A/B/C/D/img.jpg in A.json becomes B/C/D/img.jpg; e.g. --make-folder-relative)"})
+
+    def __attrs_post_init__(self) -> None:
+        if self.param and not self.mode.startswith("n-from-"):
+            raise OptionError(f"--param {self.param} only applies to the n-from-top and n-from-bottom modes, "
+                           f"not --mode {self.mode}")
+
+
+def folder_key(directory: str, options: SplitOptions, file: str) -> str:
+    """The split folder of an image in ``directory`` (``''`` at the top level)."""
+    folders = directory.split("/") if directory else []
+    needed = options.param + 1
+    if len(folders) < needed:
+        n = f" {options.param}" if options.mode.startswith("n-from-") else ""
+        raise MdiError(
+            f"image {file!r} has {len(folders)} folder(s) in its path; --mode {options.mode}{n} needs at "
+            f"least {needed}. Use a smaller --param, or leave such images out first "
+            f"(mdi subset --query ...)")
+    if options.mode in ("top", "n-from-top"):
+        return "/".join(folders[:needed])
+    return "/".join(folders[: len(folders) - options.param])
+
+
+def split(results: ResultsFile | os.PathLike | str, mode: str = "bottom", param: int = 0,
+          make_folder_relative: bool = False) -> dict[str, ResultsFile]:
+    """One results object per folder, keyed by folder (``"A/B"``), sorted.
+
+        parts = split(results, mode="n-from-top", param=1, make_folder_relative=True)
+    """
+    options = build_options(SplitOptions, {"mode": mode, "param": param,
+                                           "make_folder_relative": make_folder_relative})
+    if not isinstance(results, ResultsFile):
+        from .api import load
+
+        results = load(results)
+    with gc_paused():  # see filters.apply_filters
+        groups = group_images(results.images, options)
+    return {key: results.with_images(groups[key]) for key in sorted(groups)}
+
+
+def group_images(images: Iterable[Image], options: SplitOptions) -> dict[str, list[Image]]:
+    """Images by split folder, in input order; paths made relative when asked.
+
+    Folders are worked out once per directory (there are few), so the loop
+    over images stays cheap.
+    """
+    keys: dict[str, str] = {}
+    groups: dict[str, list[Image]] = {}
+    relative = options.make_folder_relative
+    for im in images:
+        file = im.file
+        if "\\" in file or file.startswith("./"):
+            file = normalize(file)
+        cut = file.rfind("/")
+        directory = file[:cut] if cut > 0 else ""
+        key = keys.get(directory)
+        if key is None:
+            if path_problem(file):
+                raise MdiError(f"image {im.file!r}: {path_problem(file)}; split needs relative paths "
+                               "(strip the start first: mdi subset --query ^/data/ --replacement '')")
+            key = keys[directory] = folder_key(directory, options, im.file)
+        if relative:
+            im = Image(file[len(key) + 1:], im.detections, im.failure, im.extra)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = []
+        group.append(im)
+    return groups
+
+
+def file_name(folder: str) -> str:
+    """``A/B/C`` → ``A_B_C.json``, as today's tools name split files."""
+    return folder.replace("/", "_") + ".json"
+
+
+def targets(folders: Iterable[str], out_dir: Path, into_folders: bool) -> dict[str, Path]:
+    """Where each folder's file goes: ``OUT/A_B.json``, or ``OUT/A/B/A_B.json``."""
+    found: dict[str, Path] = {}
+    by_target: dict[Path, str] = {}
+    for folder in folders:
+        try:
+            base = safe_join(out_dir, folder) if into_folders else out_dir
+        except ValueError as exc:
+            raise MdiError(f"folder {folder!r}: {exc}") from None
+        target = base / file_name(folder)
+        if target in by_target:
+            raise MdiError(f"folders {by_target[target]!r} and {folder!r} would both be written to {target}; "
+                           "rename one of them, or split with another --mode")
+        by_target[target] = folder
+        found[folder] = target
+    return found
+
+
+def _example(paths: Sequence[Path]) -> str:
+    more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
+    return f"{paths[0]}{more}"
+
+
+def check_targets(found: Mapping[str, Path], inputs: Iterable[Path], overwrite: bool,
+                  into_folders: bool, create_folders: bool) -> None:
+    """Refuse, before anything is written, every write the user did not ask for."""
+    from .filters import check_output
+
+    for target in found.values():
+        check_output(target, inputs, overwrite=True)  # never an input, even with --overwrite
+    if into_folders and not create_folders:
+        missing = sorted({t.parent for t in found.values() if not t.parent.is_dir()})
+        if missing:
+            raise MdiError(f"{len(missing)} folder(s) do not exist: {_example(missing)}; "
+                           "add --create-folders to create them")
+    if not overwrite:
+        existing = [t for t in found.values() if t.exists()]
+        if existing:
+            raise MdiError(f"{len(existing)} output file(s) exist: {_example(existing)}; "
+                           "add --overwrite to replace them")
+
+
+def write_split(parts: Mapping[str, ResultsFile], out_dir: os.PathLike | str, *, into_folders: bool = False,
+                create_folders: bool = False, overwrite: bool = False, dry_run: bool = False,
+                indent: int | None = 1, inputs: Iterable[os.PathLike | str] = ()) -> Report:
+    """Write each part to its file; check every target first, so a refusal writes nothing.
+
+    ``into_folders`` puts each file inside its own folder under ``out_dir``
+    (the paths should then be folder-relative).
+    """
+    from .io import write
+    from .progress import progress
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise MdiError(f"{out_dir} is a file; split writes into a folder (e.g. mdi split results.json split/)")
+    found = targets(parts, out_dir, into_folders)
+    check_targets(found, [Path(p) for p in inputs], overwrite, into_folders, create_folders)
+    counts = {str(found[k].relative_to(out_dir)): len(rf.images) for k, rf in parts.items()}
+    summary = f"{len(parts):,} file(s), {sum(counts.values()):,} images into {out_dir}"
+    if not dry_run:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for folder in progress(parts, total=len(parts), desc="writing", unit="file"):
+            target = found[folder]
+            if into_folders:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            write(parts[folder], target, indent)
+    return Report("split", summary, counts=counts, outputs=tuple(map(str, found.values())), dry_run=dry_run)
+
+
+# -- command line ----------------------------------------------------------------
+
+
+def add_split_command(subparsers) -> None:
+    from . import cliopts
+    from .filters import add_filter_options, add_output_options
+
+    p = subparsers.add_parser(
+        "split", help="split a results file into one file per folder",
+        description=__doc__.split("\n\n", 1)[1] + "\nFilter options (as in `mdi subset`) apply before splitting.",
+        epilog="examples:\n"
+               "  mdi split md_results.json split/                       # one file per leaf folder\n"
+               "  mdi split md_results.json split/ --mode top --make-folder-relative\n"
+               "  mdi split md_results.json /data/traps --mode n-from-top --param 1 \\\n"
+               "      --make-folder-relative --copy-jsons-to-folders     # /data/traps/A/B/A_B.json\n"
+               "  mdi split md_results.json split/ --confidence-threshold 0.2 --dry-run",
+        formatter_class=_formatter(),
+    )
+    p.add_argument("input", metavar="IN", help="results file to split (e.g. md_results.json)")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder to write the files into, created if missing "
+                   "(e.g. split/)")
+    cliopts.add_options(p, SplitOptions)
+    p.add_argument("--copy-jsons-to-folders", action="store_true",
+                   help="write each file inside its own folder under OUT_DIR (OUT_DIR/A/B/A_B.json); "
+                        "needs --make-folder-relative (e.g. OUT_DIR = the image folder)")
+    p.add_argument("--create-folders", action="store_true",
+                   help="with --copy-jsons-to-folders, create missing folders instead of refusing "
+                        "(e.g. --copy-jsons-to-folders --create-folders)")
+    add_output_options(p, "files")
+    add_filter_options(p)
+    p.set_defaults(run=run_split)
+
+
+def _formatter():
+    import argparse
+
+    return argparse.RawDescriptionHelpFormatter
+
+
+def run_split(args) -> int:
+    from . import cliopts
+    from .api import load
+    from .filters import apply_filters, chosen_filters, filter_values
+
+    options = build_options(SplitOptions, cliopts.options_values(SplitOptions, args))
+    if args.copy_jsons_to_folders and not options.make_folder_relative:
+        raise MdiError("--copy-jsons-to-folders needs --make-folder-relative (paths inside each folder's "
+                       "file must be relative to that folder)")
+    chosen = chosen_filters(filter_values(args))
+    results = apply_filters(load(args.input), chosen)
+    parts = split(results, options.mode, options.param, options.make_folder_relative)
+    report = write_split(parts, args.out_dir, into_folders=args.copy_jsons_to_folders,
+                         create_folders=args.create_folders, overwrite=args.overwrite, dry_run=args.dry_run,
+                         indent=None if args.compact else 1, inputs=[args.input])
+    print(report.format())
+    return 0

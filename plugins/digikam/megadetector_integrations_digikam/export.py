@@ -1,0 +1,124 @@
+"""``mdi export xmp``: results → tag rules → one job per image → workers → report."""
+
+from __future__ import annotations
+
+import collections
+import os
+import time
+from pathlib import Path
+
+from megadetector_integrations.errors import MdiError
+from megadetector_integrations.journal import Journal
+from megadetector_integrations.paths import safe_join
+from megadetector_integrations.progress import progress
+from megadetector_integrations.registry import Report
+from megadetector_integrations.thresholds import typical_classification_threshold, typical_detection_threshold
+
+from .files import Job, run_jobs
+from .rules import TagRules, category_label
+
+
+def export_xmp(results, options) -> Report:
+    images_root = Path(options.images)
+    if not images_root.is_dir():
+        raise MdiError(f"--images {images_root}: no such folder; name the folder the results' paths are relative to")
+    rules = tag_rules(results, options)
+    jobs, problems = make_jobs(results, options, rules, images_root)
+    workers = options.workers or min(os.cpu_count() or 1, 8)
+    outcomes = progress(run_jobs(jobs, workers, options.threads), total=len(jobs),
+                        desc="removing tags" if options.remove else "tagging")
+    counts: collections.Counter = collections.Counter()
+    tag_counts: collections.Counter = collections.Counter()
+    journal_path = None if options.dry_run else _journal_path(options, images_root)
+    with Journal(journal_path) if journal_path else _NoJournal() as journal:
+        journal.write(event="start", target="xmp", images=str(images_root), remove=options.remove,
+                      sidecar=options.sidecar, time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        for job, outcome in zip(jobs, outcomes):
+            counts[outcome.status] += 1
+            if outcome.status == "skipped":
+                problems.append(f"{outcome.file}: {outcome.detail}")
+                continue
+            if outcome.detail:
+                problems.append(f"{outcome.file}: {outcome.detail}")
+            tag_counts.update("|".join(t) for t in job.tags)
+            if outcome.status != "unchanged":
+                journal.write(event=outcome.status, file=outcome.file, path=outcome.target,
+                              tags=["|".join(t) for t in job.tags], old_xmp=outcome.old_packet)
+    verb = "untagged" if options.remove else "tagged"
+    where = "sidecars" if options.sidecar else "embedded XMP"
+    changed = counts["written"] + counts["removed"]
+    skipped = counts["skipped"] + len(results.images) - len(jobs)
+    summary = (f"{changed:,} of {len(results.images):,} images {verb} ({where}), "
+               f"{counts['unchanged']:,} already up to date, {skipped:,} skipped")
+    return Report(
+        "xmp", summary,
+        counts={**{k: counts[k] for k in ("written", "removed", "unchanged", "skipped") if counts[k]},
+                **dict(sorted(tag_counts.items()))},
+        outputs=(str(journal_path),) if journal_path else (),
+        problems=tuple(problems), dry_run=options.dry_run,
+    )
+
+
+def tag_rules(results, options) -> TagRules:
+    """Thresholds and names from the results file, overridden by the options."""
+    default = options.threshold if options.threshold is not None else typical_detection_threshold(results.info)
+    thresholds = {cat: default for cat in results.detection_categories}
+    for key, value in options.category_threshold.items():
+        ids = [key] if key in results.detection_categories else sorted(results.category_ids(key))
+        if not ids:
+            known = ", ".join(f"{name} ({cat})" for cat, name in results.detection_categories.items())
+            raise MdiError(f"--category-threshold {key}={value}: no category '{key}' in the results file; "
+                           f"it has {known}")
+        thresholds.update(dict.fromkeys(ids, value))
+    classification = options.classification_threshold
+    return TagRules(
+        root=options.root,
+        labels={cat: category_label(name) for cat, name in results.detection_categories.items()},
+        thresholds=thresholds,
+        species_root=options.species_root or None,
+        class_names=dict(results.classification_categories or {}),
+        classification_threshold=(classification if classification is not None
+                                  else typical_classification_threshold(results.info)),
+        bands=options.bands or None,
+        review=options.review or None,
+    )
+
+
+def make_jobs(results, options, rules: TagRules, images_root: Path) -> tuple[list[Job], list[str]]:
+    """One job per image, refusing unsafe and repeated paths (reported as problems)."""
+    roots = (options.root,)  # every tag under it is ours; species tags are recorded when written
+    jobs, problems, seen = [], [], set()
+    for index, image in enumerate(results.images):
+        try:
+            path = str(safe_join(images_root, image.file))
+        except ValueError as exc:
+            problems.append(f"images[{index}] {image.file!r}: skipped: {exc}")
+            continue
+        if path in seen:
+            problems.append(f"images[{index}] {image.file!r}: listed twice; tagged once")
+            continue
+        seen.add(path)
+        tags = () if options.remove else rules.tags_for(image)
+        jobs.append(Job(image.file, path, tags, roots, options.sidecar, options.sidecar_name == "image.xmp",
+                        options.keep_mtime, options.dry_run))
+    return jobs, problems
+
+
+def _journal_path(options, images_root: Path) -> Path:
+    if options.journal:
+        return Path(options.journal)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return images_root / ".megadetector-integrations" / f"xmp-{stamp}-{os.getpid()}.jsonl"
+
+
+class _NoJournal:
+    """Stands in for a journal on a dry run."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def write(self, **record) -> None:
+        pass
