@@ -197,7 +197,7 @@ def listed_files(source: Path) -> set[str]:
 
 
 def keep_listed(results: ResultsFile, options: KeepListOptions) -> ResultsFile:
-    wanted = listed_files(Path(options.keep_files_in))
+    wanted = listed_files(options.keep_files_in)
     return results.with_images(im for im in results.images if normalize(im.file) in wanted)
 
 
@@ -226,10 +226,8 @@ def keep_detections(results: ResultsFile, keep: Callable[[Detection], bool]) -> 
     append = out.append
     for im in results.images:
         dets = im.detections
-        if dets:
-            kept = [d for d in dets if keep(d)]
-            if len(kept) != len(dets):
-                im = Image(im.file, tuple(kept), im.failure, im.extra)
+        if dets and not all(map(keep, dets)):
+            im = Image(im.file, tuple(filter(keep, dets)), im.failure, im.extra)
         append(im)
     return results.with_images(out)
 
@@ -452,7 +450,7 @@ def chosen_filters(values: Mapping[str, Any], filters: Iterable[Filter] | None =
 
 def apply_filters(results: ResultsFile, chosen: Iterable[tuple[Filter, Any]]) -> ResultsFile:
     """Each chosen filter in turn. The garbage collector pauses meanwhile: filters
-    build up to millions of small objects, and its passes would triple the time."""
+    build up to millions of small objects, and its passes would about double the time."""
     from .atomic import gc_paused
 
     with gc_paused():
@@ -479,15 +477,18 @@ def subset(results: ResultsFile | os.PathLike | str, **options: Any) -> ResultsF
 # -- command line ----------------------------------------------------------------
 
 
+def same_file(a: os.PathLike | str, b: os.PathLike | str) -> bool:
+    """True when both name one file (through links too, when both exist)."""
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
 def check_output(target: Path, inputs: Iterable[os.PathLike | str], overwrite: bool) -> None:
     """Refuse to replace an input, or an existing file unless ``overwrite``."""
-    target = Path(target)
-    for source in inputs:
-        if Path(source).exists() and target.exists() and os.path.samefile(source, target):
-            raise MdiError(f"{target} is an input file; choose another output")
-        if Path(os.path.abspath(source)) == Path(os.path.abspath(target)):
-            raise MdiError(f"{target} is an input file; choose another output")
-    if target.exists() and not overwrite:
+    if any(same_file(source, target) for source in inputs):
+        raise MdiError(f"{target} is an input file; choose another output")
+    if Path(target).exists() and not overwrite:
         raise MdiError(f"{target} exists; add --overwrite to replace it")
 
 
@@ -495,10 +496,10 @@ def add_filter_options(parser) -> None:
     """Every installed filter's options, each once (the union of their classes)."""
     from . import cliopts
 
-    group = parser.add_argument_group("filters (applied in this order: " + ", ".join(
-        f.name for f in installed_filters()) + ")")
+    filters = installed_filters()
+    group = parser.add_argument_group(f"filters (applied in this order: {', '.join(f.name for f in filters)})")
     added: set[str] = set()
-    for cls in option_classes(installed_filters()):
+    for cls in option_classes(filters):
         names = tuple(f.name for f in attrs.fields(cls))
         cliopts.add_options(group, cls, skip=tuple(added))
         added.update(names)

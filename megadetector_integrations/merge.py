@@ -35,17 +35,24 @@ class MergeOptions:
 
 
 def add_categories(merged: dict[str, str], incoming: Mapping[str, str]) -> dict[str, str]:
-    """Add ``incoming`` categories to ``merged`` by name; return old id → merged id."""
-    by_name: dict[str, str] = {}
+    """Add one file's categories to merged by name; return its id → merged id.
+
+    Names are matched against earlier files only, so a file that repeats a
+    name under two ids keeps both, as it had them.
+    """
+    earlier: dict[str, str] = {}
     for cid, name in merged.items():
-        by_name.setdefault(name, cid)
+        earlier.setdefault(name, cid)
     renumber = {}
     for cid, name in incoming.items():
-        if name not in by_name:
+        if merged.get(cid) == name:
+            renumber[cid] = cid
+        elif name in earlier:
+            renumber[cid] = earlier[name]
+        else:
             new_id = cid if cid not in merged else str(1 + max(int(k) for k in merged if k.isdigit()))
             merged[new_id] = name
-            by_name[name] = new_id
-        renumber[cid] = by_name[name]
+            renumber[cid] = new_id
     return renumber
 
 
@@ -67,61 +74,78 @@ def renumber_images(images: Sequence[Image], detection_ids: Mapping[str, str],
             for im in images]
 
 
+def merged_categories(loaded: Sequence[ResultsFile]):
+    """The merged category maps, and for each input its (detection, class) id renumbering."""
+    detections: dict[str, str] = {}
+    classes: Optional[dict[str, str]] = None
+    descriptions: Optional[dict[str, str]] = None
+    renumbering = []
+    for rf in loaded:
+        class_ids: dict[str, str] = {}
+        if rf.classification_categories is not None:
+            classes = {} if classes is None else classes
+            class_ids = add_categories(classes, rf.classification_categories)
+        if rf.classification_category_descriptions is not None:
+            descriptions = {} if descriptions is None else descriptions
+            for cid, text in rf.classification_category_descriptions.items():
+                descriptions.setdefault(class_ids.get(cid, cid), text)
+        renumbering.append((add_categories(detections, rf.detection_categories), class_ids))
+    return detections, classes, descriptions, renumbering
+
+
 def _detection_count(im: Image) -> int:
     return -1 if im.detections is None else len(im.detections)
 
 
-def merge(inputs: Sequence[ResultsFile | os.PathLike | str], on_duplicate: str = "error",
-          names: Optional[Sequence[str]] = None) -> ResultsFile:
-    """One results object with the images of all ``inputs`` (objects or paths).
-
-        merged = merge(["site_a.json", "site_b.json"], on_duplicate="first")
-
-    ``names`` label the inputs in messages (default: their paths, or "input N").
-    """
-    options = build_options(MergeOptions, {"on_duplicate": on_duplicate})
-    if not inputs:
-        raise MdiError("merge needs at least one results file")
-    if names is None:
-        names = [str(x) if not isinstance(x, ResultsFile) else f"input {i + 1}" for i, x in enumerate(inputs)]
-    loaded = [x if isinstance(x, ResultsFile) else _load(x) for x in inputs]
-
-    first = loaded[0]
-    detection_categories: dict[str, str] = {}
-    classification_categories: Optional[dict[str, str]] = None
-    descriptions: Optional[dict[str, str]] = None
-    extra: dict = {}
+def collect_images(sources: Sequence[tuple[str, Sequence[Image]]], on_duplicate: str) -> list[Image]:
+    """The images of every (name, images) source, in order, one per path."""
     images: list[Image] = []
     where: dict[str, int] = {}  # normalized path → index in images
-    source: list[str] = []  # input name of each image, for messages
-    for rf, name in zip(loaded, names):
-        det_ids = add_categories(detection_categories, rf.detection_categories)
-        cls_ids: dict[str, str] = {}
-        if rf.classification_categories is not None:
-            classification_categories = {} if classification_categories is None else classification_categories
-            cls_ids = add_categories(classification_categories, rf.classification_categories)
-        if rf.classification_category_descriptions is not None:
-            descriptions = {} if descriptions is None else descriptions
-            for cid, text in rf.classification_category_descriptions.items():
-                descriptions.setdefault(cls_ids.get(cid, cid), text)
-        for key, value in rf.extra.items():
-            extra.setdefault(key, value)
-        for im in renumber_images(rf.images, det_ids, cls_ids):
+    came_from: list[str] = []  # source name of each image, for messages
+    for name, source_images in sources:
+        for im in source_images:
             key = normalize(im.file)
             index = where.get(key)
             if index is None:
                 where[key] = len(images)
                 images.append(im)
-                source.append(name)
-            elif options.on_duplicate == "error":
-                raise MdiError(f"image {im.file!r} is in both {source[index]} and {name}; choose which to keep "
+                came_from.append(name)
+            elif on_duplicate == "error":
+                raise MdiError(f"image {im.file!r} is in both {came_from[index]} and {name}; choose which to keep "
                                "with --on-duplicate first or --on-duplicate most-detections")
-            elif options.on_duplicate == "most-detections" and _detection_count(im) > _detection_count(images[index]):
+            elif on_duplicate == "most-detections" and _detection_count(im) > _detection_count(images[index]):
                 images[index] = im
-                source[index] = name
-    return attrs.evolve(first, images=tuple(images), detection_categories=detection_categories,
-                        classification_categories=classification_categories,
-                        classification_category_descriptions=descriptions, extra=extra)
+                came_from[index] = name
+    return images
+
+
+def merge(inputs: Sequence[ResultsFile | os.PathLike | str], on_duplicate: str = "error",
+          names: Optional[Sequence[str]] = None) -> ResultsFile:
+    """One results object with the images of all inputs (objects or paths).
+
+        merged = merge(["site_a.json", "site_b.json"], on_duplicate="first")
+
+    names label the inputs in messages (default: their paths, or "input N").
+    """
+    from .atomic import gc_paused
+
+    options = build_options(MergeOptions, {"on_duplicate": on_duplicate})
+    if not inputs:
+        raise MdiError("merge needs at least one results file")
+    if names is None:
+        names = [f"input {i + 1}" if isinstance(x, ResultsFile) else str(x) for i, x in enumerate(inputs)]
+    loaded = [x if isinstance(x, ResultsFile) else _load(x) for x in inputs]
+    detections, classes, descriptions, renumbering = merged_categories(loaded)
+    extra: dict = {}
+    for rf in loaded:
+        for key, value in rf.extra.items():
+            extra.setdefault(key, value)
+    with gc_paused():
+        sources = [(name, renumber_images(rf.images, *ids)) for name, rf, ids in zip(names, loaded, renumbering)]
+        images = collect_images(sources, options.on_duplicate)
+    return attrs.evolve(loaded[0], images=tuple(images), detection_categories=detections,
+                        classification_categories=classes, classification_category_descriptions=descriptions,
+                        extra=extra)
 
 
 def _load(path: os.PathLike | str) -> ResultsFile:

@@ -39,8 +39,9 @@ ENV_BASE_FOLDER = "MDI_SPECIESNET_BASE_FOLDER"
 ENV_TOP_N = "MDI_SPECIESNET_TOP_N"
 ENV_WHOLE_IMAGE = "MDI_SPECIESNET_WHOLE_IMAGE_DETECTION"
 
-#: SpeciesNet category → the MegaDetector name and the labels SpeciesNet may write.
-CATEGORIES = {"1": ("animal", ("animal",)), "2": ("person", ("human", "person")), "3": ("vehicle", ("vehicle",))}
+#: SpeciesNet detection category → the labels it may carry. The ids stay; the names
+#: become MegaDetector's animal/person/vehicle.
+LABELS = {"1": ("animal",), "2": ("human", "person"), "3": ("vehicle",)}
 ANIMAL = "1"
 #: The category of boxes invented for a whole-image prediction (as MegaDetector's converter names it).
 WHOLE_IMAGE_CATEGORY = ("4", "unknown")
@@ -145,7 +146,8 @@ def load_predictions(
         raise MdiError(f"{path}: cannot read: {exc.strerror}") from None
     doc = speciesnet_document(data)
     if doc is None:
-        raise ResultsError(str(path), [Problem("(file)", "not a SpeciesNet predictions file (no top-level 'predictions' list)")])
+        not_ours = Problem("(file)", "not a SpeciesNet predictions file (no top-level 'predictions' list)")
+        raise ResultsError(str(path), [not_ours])
     return predictions_to_results(doc, str(path), options)
 
 
@@ -159,6 +161,8 @@ def _show(value: Any, limit: int = 60) -> str:
 
 def _unit(value: Any) -> Optional[float]:
     """``value`` as a float in [0, 1], or ``None`` when it is not a number in that range."""
+    if type(value) is float and 0.0 <= value <= 1.0:  # the common case, first
+        return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not -SLACK <= value <= 1 + SLACK:
         return None
     return min(max(float(value), 0.0), 1.0)
@@ -205,25 +209,26 @@ def _folder_prefix(base_folder: str) -> str:
 class _Conversion:
     """One conversion: the class ids handed out so far and the problems found."""
 
-    def __init__(self, source: str, options: SpeciesNetOptions):
-        self.source = source
+    def __init__(self, options: SpeciesNetOptions):
         self.options = options
         self.class_ids: dict[str, str] = {}  # SpeciesNet class string → classification id
         self.versions: dict[str, None] = {}  # model versions seen, in order
         self.whole_image_boxes = 0
         self.problems: list = []  # (entry index, Problem)
         self.index = 0
-        self.where = ""
+        self.path: Any = None
 
     def at(self, index: int, path: Any) -> None:
         """Name the entry that problems found from now on belong to."""
-        self.index = index
-        self.where = f"predictions[{index}] {path!r}" if isinstance(path, str) else f"predictions[{index}]"
+        self.index, self.path = index, path
 
     def problem(self, field: str, message: str) -> None:
         from megadetector_integrations.errors import Problem
 
-        self.problems.append((self.index, Problem(self.where, f"{field}: {message}")))
+        where = f"predictions[{self.index}]"
+        if isinstance(self.path, str):
+            where += f" {self.path!r}"
+        self.problems.append((self.index, Problem(where, f"{field}: {message}")))
 
     def class_id(self, label: str) -> str:
         found = self.class_ids.get(label)
@@ -271,7 +276,8 @@ class _Conversion:
             if file is None:
                 out.append(None)
             elif not file.startswith(prefix) or len(file) == len(prefix):
-                self.problem("filepath", f"not inside the base folder {given!r}; name the folder the images are in")
+                self.problem("filepath", f"not inside the base folder {prefix.rstrip('/') or prefix!r}; "
+                             "name the folder the images are in")
                 out.append(None)
             else:
                 rel = file[len(prefix):]
@@ -294,8 +300,8 @@ class _Conversion:
         detections = None
         if entry.get("detections") is None:
             if not failures and not entry.get("failures"):  # a malformed list is reported already
-                self.problem("detections", "required key missing: SpeciesNet writes it unless the detector failed "
-                             "(detector output is needed; classifier-only output cannot be converted)")
+                self.problem("detections", "required (a list of boxes) unless 'failures' says the detector failed; "
+                             "classifier-only output cannot be converted")
         elif not isinstance(entry["detections"], list):
             self.problem("detections", f"expected a list, got {_show(entry['detections'])}")
         else:
@@ -336,9 +342,9 @@ class _Conversion:
         category = self.value(raw, "category", f"{field}.category", _category,
                               "'1' (animal), '2' (human) or '3' (vehicle)", required=True)
         label = raw.get("label")
-        if category is not None and label is not None and label not in CATEGORIES[category][1]:
+        if category is not None and label is not None and label not in LABELS[category]:
             self.problem(f"{field}.label", f"{_show(label)} does not match category {category!r} "
-                         f"({' or '.join(CATEGORIES[category][1])})")
+                         f"({' or '.join(LABELS[category])})")
         conf = self.value(raw, "conf", f"{field}.conf", _unit, "a number in [0, 1]", required=True)
         bbox = self.value(raw, "bbox", f"{field}.bbox", _box, "[x_min, y_min, width, height] in [0, 1]", required=True)
         extra = {k: v for k, v in raw.items() if k not in DETECTION_CONSUMED}
@@ -390,7 +396,7 @@ class _Conversion:
 
 
 def _category(value: Any) -> Optional[str]:
-    return value if isinstance(value, str) and value in CATEGORIES else None
+    return value if isinstance(value, str) and value in LABELS else None
 
 
 def _string_list(value: Any) -> Optional[tuple[str, ...]]:
@@ -401,6 +407,9 @@ def _string_list(value: Any) -> Optional[tuple[str, ...]]:
 def _box(value: Any) -> Optional[tuple[float, float, float, float]]:
     if not isinstance(value, list) or len(value) != 4:
         return None
+    x, y, w, h = value
+    if type(x) is type(y) is type(w) is type(h) is float and 0.0 <= min(value) and max(value) <= 1.0:
+        return (x, y, w, h)  # the common case, first
     box = tuple(map(_unit, value))
     return None if None in box else box
 
@@ -426,7 +435,7 @@ def predictions_to_results(doc: dict, source: str, options: SpeciesNetOptions = 
     predictions = doc["predictions"]
     if not isinstance(predictions, list):
         raise ResultsError(source, [Problem("predictions", f"expected a list of entries, got {_show(predictions)}")])
-    run = _Conversion(source, options)
+    run = _Conversion(options)
     with gc_paused():
         files, prefix = run.relative_files(run.files(predictions))
         images = []

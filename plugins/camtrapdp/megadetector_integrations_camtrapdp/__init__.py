@@ -41,7 +41,7 @@ class CamtrapDpOptions:
         "flag": "--contributor", "metavar": "NAME"})
     timezone: str = attrs.field(default="UTC", metadata={
         "help": "zone of the camera clocks: an offset (+02:00) or a name (Europe/Brussels); "
-                "a camera's own EXIF OffsetTimeOriginal wins"})
+                "a camera's own EXIF OffsetTimeOriginal wins; write --timezone=-05:00 for negative offsets"})
     deployment_level: Optional[int] = attrs.field(default=None, validator=_positive, metadata={
         "help": "deployments are the first N folders of each path (default: the folder holding each file)",
         "metavar": "N"})

@@ -11,15 +11,18 @@ import os
 import re
 import struct
 from datetime import datetime, timedelta, timezone, tzinfo
-from pathlib import Path
 from typing import Iterable, NamedTuple, Optional
 
 from megadetector_integrations.errors import MdiError
 
 #: Files per task handed to a worker process; below this everything stays in-process.
 CHUNK = 2000
+#: Bytes read at once for EXIF: the APP1 segment is at most 64 KB and comes first.
+HEAD = 128 * 1024
 
 _OFFSET = re.compile(r"^([+-])(\d\d):?(\d\d)$")
+#: "2024:05:01 06:00:00" as cameras write it, or "2024-05-01 06:00:00" as exifread's builtin types give it.
+_TAKEN = re.compile(r"^\s*(\d{4})[:-](\d\d)[:-](\d\d)[ T](\d\d):(\d\d):(\d\d)")
 _MP4_EPOCH = datetime(1904, 1, 1, tzinfo=timezone.utc)
 
 
@@ -60,9 +63,10 @@ def to_datetime(stamp: Stamp, zone: tzinfo) -> Optional[datetime]:
         return stamp.utc.astimezone(zone)
     if not stamp.taken:
         return None
+    m = _TAKEN.match(stamp.taken)
     try:
-        local = datetime.strptime(stamp.taken.strip()[:19], "%Y:%m:%d %H:%M:%S")
-    except ValueError:
+        local = datetime(*map(int, m.groups()))  # type: ignore[union-attr]
+    except (AttributeError, ValueError):
         return None  # "0000:00:00 00:00:00" and other camera placeholders
     m = _OFFSET.match(stamp.offset or "")
     if m:
@@ -74,13 +78,15 @@ def to_datetime(stamp: Stamp, zone: tzinfo) -> Optional[datetime]:
 
 def read_exif(path: str) -> Stamp:
     """DateTimeOriginal (and offset, camera) from a JPEG/TIFF/HEIC; empty when absent."""
-    import exifread
+    import io
 
     try:
         with open(path, "rb") as fh:
-            tags = exifread.process_file(
-                fh, stop_tag="OffsetTimeOriginal", details=False, extract_thumbnail=False, builtin_types=True
-            )
+            head = fh.read(HEAD)  # one read: exifread's many small seeks are cheaper in memory
+            tags = _exif_tags(io.BytesIO(head))
+            if "EXIF DateTimeOriginal" not in tags and len(head) == HEAD:
+                fh.seek(0)
+                tags = _exif_tags(fh)  # EXIF beyond the head (rare): read the file itself
     except Exception:  # exifread raises many kinds on damaged files: no date, not a crash
         return Stamp()
     make = str(tags.get("Image Make", "")).strip()
@@ -92,6 +98,13 @@ def read_exif(path: str) -> Stamp:
         str(offset) if offset else None,
         "-".join(p for p in (make, model) if p) or None,
     )
+
+
+def _exif_tags(fh) -> dict:
+    import exifread
+
+    return exifread.process_file(fh, stop_tag="OffsetTimeOriginal", details=False, extract_thumbnail=False,
+                                 builtin_types=True)
 
 
 def read_mp4(path: str) -> Stamp:
@@ -106,11 +119,10 @@ def read_mp4(path: str) -> Stamp:
                 return Stamp()
             version = fh.read(4)[0]
             seconds = struct.unpack(">Q" if version == 1 else ">I", fh.read(8 if version == 1 else 4))[0]
-    except (OSError, struct.error, IndexError):
+        # 0 is the "not set" value many cameras write
+        return Stamp(utc=_MP4_EPOCH + timedelta(seconds=seconds)) if seconds else Stamp()
+    except (OSError, struct.error, IndexError, OverflowError):
         return Stamp()
-    if seconds == 0:
-        return Stamp()  # the "not set" value many cameras write
-    return Stamp(utc=_MP4_EPOCH + timedelta(seconds=seconds))
 
 
 def _find_box(fh, kind: bytes, end: int) -> Optional[int]:
@@ -140,6 +152,11 @@ def _read_chunk(paths: list[str]) -> list[Stamp]:
     return [read_stamp(p) for p in paths]
 
 
+def available_cores() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)  # Linux; elsewhere all cores count
+    return len(affinity(0)) if affinity else (os.cpu_count() or 1)
+
+
 def read_stamps(paths: list[str], workers: Optional[int] = None) -> Iterable[list[Stamp]]:
     """Stamps for ``paths`` in order, yielded chunk by chunk (for progress bars).
 
@@ -147,7 +164,7 @@ def read_stamps(paths: list[str], workers: Optional[int] = None) -> Iterable[lis
     pure Python, so threads would not help.
     """
     chunks = [paths[i : i + CHUNK] for i in range(0, len(paths), CHUNK)]
-    workers = workers or min(len(os.sched_getaffinity(0)), 8)
+    workers = workers or min(available_cores(), 8)
     if len(chunks) <= 1 or workers <= 1:
         yield from map(_read_chunk, chunks)
         return
@@ -158,8 +175,3 @@ def read_stamps(paths: list[str], workers: Optional[int] = None) -> Iterable[lis
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
         yield from pool.map(_read_chunk, chunks)
 
-
-def absolute_paths(root: Path, files: Iterable[str]) -> list[str]:
-    """Where each results path lives under ``root`` (no safety checks: see the exporter)."""
-    base = str(root).rstrip("/\\")
-    return [f"{base}/{f}" for f in files]

@@ -67,12 +67,14 @@ class XmpOptions:
     sidecar_name: Literal["image.ext.xmp", "image.xmp"] = _field(
         "image.ext.xmp", "sidecar naming: IMG_0001.JPG.xmp (digiKam) or IMG_0001.xmp (Lightroom)")
     threshold: Optional[float] = _field(None, "minimum detection confidence (default: the results "
-                                              "file's typical threshold)", _check_unit)
+                                              "file's typical threshold)", _check_unit, metavar="CONF")
     category_threshold: Mapping[str, float] = attrs.field(
         factory=dict, validator=_check_unit,
-        metadata={"help": "per-category minimum, by name or id, e.g. person=0.5 (repeatable)"})
+        metadata={"help": "per-category minimum, by name or id, e.g. person=0.5 (repeatable)",
+                  "metavar": "NAME=CONF"})
     classification_threshold: Optional[float] = _field(
-        None, "minimum species confidence (default: the results file's, else 0.5)", _check_unit)
+        None, "minimum species confidence (default: the results file's, else 0.5)", _check_unit,
+        metavar="CONF")
     root: str = _field("MegaDetector", "root of the detection tags", _check_root)
     species_root: str = _field("Species", "root of the species tags (camtrapR's metadataSpeciesTag); "
                                           "'' for none", _check_root)

@@ -1,17 +1,18 @@
 """Tagging one file (embedded or sidecar) and many files in parallel workers.
 
 ``tag_file`` is self-contained (plain tuples in, plain tuples out), so it can
-run in worker processes. Every write goes through a temporary file and a
-rename; permissions are always kept, the modification time by default.
+run in worker processes. Every write goes through a temporary file, fsync and
+a rename; permissions are always kept, the modification time by default.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import functools
 import os
-from pathlib import Path
+import threading
 from typing import Iterable, Iterator, NamedTuple, Optional
-
-from megadetector_integrations.atomic import atomic_write_bytes
 
 from .jpeg import MAX_PACKET, JpegError, find_xmp, xmp_segment
 from .tags import Tag, apply_tags
@@ -51,24 +52,31 @@ def sidecar_path(image: str, suffix_only: bool) -> str:
 def tag_file(job: Job) -> Outcome:
     """Tag (or untag) one image; never raises for a bad file, reports it instead."""
     try:
-        if not os.path.isfile(job.image):
-            return Outcome(job.file, "skipped", job.image, "image not found")
         if job.sidecar:
+            if not os.path.isfile(job.image):
+                raise FileNotFoundError(job.image)
             return _tag_sidecar(job)
         if not job.image.lower().endswith(JPEG_SUFFIXES):
             return Outcome(job.file, "skipped", job.image,
                            "not a JPEG: embedded XMP is written only into JPEGs (use --sidecar)")
         return _tag_embedded(job)
+    except (FileNotFoundError, IsADirectoryError):
+        return Outcome(job.file, "skipped", job.image, "image not found")
     except (JpegError, XmpError) as exc:
         return Outcome(job.file, "skipped", job.image, f"{exc}; left unchanged")
     except OSError as exc:
         return Outcome(job.file, "skipped", job.image, f"cannot read or write: {exc.strerror or exc}")
 
 
-def _new_packet(old: Optional[bytes], job: Job) -> Optional[bytes]:
-    """The packet after applying the job; ``None`` when nothing at all is left in it."""
+@functools.lru_cache(maxsize=2048)
+def updated_packet(old: Optional[bytes], tags: tuple[Tag, ...], roots: tuple[str, ...]) -> Optional[bytes]:
+    """The packet with our tags replaced by ``tags``; ``None`` when nothing is left in it.
+
+    Cached: most images of a run start alike (no XMP, or the XMP of the last
+    run) and share a tag set, so most packets are built once per run.
+    """
     packet = Packet.parse(old) if old is not None else Packet.new()
-    apply_tags(packet, job.tags, job.roots)
+    apply_tags(packet, tags, roots)
     if packet.is_empty():
         return None
     return packet.to_bytes()
@@ -81,63 +89,109 @@ def _status(job: Job, old: Optional[bytes], new: Optional[bytes]) -> str:
 
 
 def _tag_embedded(job: Job) -> Outcome:
-    with open(job.image, "rb") as fh:
-        data = fh.read()
+    data, stat = _read(job.image)
     place = find_xmp(data)
-    new = _new_packet(place.packet, job)
+    new = updated_packet(place.packet, job.tags, job.roots)
     status = _status(job, place.packet, new)
-    old_text = _text(place.packet)
     if new is not None and len(new) > MAX_PACKET:
         outcome = _tag_sidecar(job)
         return outcome._replace(detail=f"XMP too big for a JPEG segment ({len(new):,} bytes); wrote a sidecar instead")
     if status != "unchanged" and not job.dry_run:
         segment = xmp_segment(new) if new is not None else b""
-        _replace_file(job, job.image, b"".join((data[:place.start], segment, data[place.end:])))
-    return Outcome(job.file, status, job.image, "", old_text)
+        _write_atomically(job.image, b"".join((data[:place.start], segment, data[place.end:])), stat, job.keep_mtime)
+    return Outcome(job.file, status, job.image, "", _text(place.packet))
 
 
 def _tag_sidecar(job: Job) -> Outcome:
     target = sidecar_path(job.image, job.sidecar_suffix_only)
     try:
-        with open(target, "rb") as fh:
-            old: Optional[bytes] = fh.read()
+        old, stat = _read(target)
     except FileNotFoundError:
-        old = None
-    new = _new_packet(old, job)
+        old, stat = None, None
+    new = updated_packet(old, job.tags, job.roots)
     status = _status(job, old, new)
     if status != "unchanged" and not job.dry_run:
         if new is None:
             os.unlink(target)  # held only our tags: remove it, as if never written
+        elif stat is None:  # a new sidecar: the image's permissions, the current time
+            _write_atomically(target, new, os.stat(job.image), keep_mtime=False, mode_mask=0o666)
         else:
-            _replace_file(job, target, new)
+            _write_atomically(target, new, stat, job.keep_mtime)
     return Outcome(job.file, status, target, "", _text(old))
 
 
-def _replace_file(job: Job, path: str, data: bytes) -> None:
-    """Atomic rewrite keeping permissions (a new sidecar takes the image's) and, if asked, mtime."""
-    exists = os.path.exists(path)
-    atomic_write_bytes(path, data, keep_stat_of=Path(path) if exists else None)
-    if not exists:
-        os.chmod(path, os.stat(job.image).st_mode & 0o666)
-    elif not job.keep_mtime:
-        os.utime(path)
+def _read(path: str) -> tuple[bytes, os.stat_result]:
+    with open(path, "rb") as fh:
+        return fh.read(), os.fstat(fh.fileno())
+
+
+def _write_atomically(path: str, data: bytes, stat: os.stat_result, keep_mtime: bool,
+                      mode_mask: int = 0o7777) -> None:
+    """Temporary file beside ``path``, fsync, rename: a reader or a crash sees the old file or the new.
+
+    The contract of ``atomic.atomic_write_bytes(keep_stat_of=...)``, but reusing
+    the ``stat`` we already have and plain ``os`` calls: half the time per file,
+    which is most of the cost at thousands of images per second.
+    """
+    folder, name = os.path.split(path)
+    tmp = os.path.join(folder, f".{name}.{os.getpid()}-{threading.get_ident()}.mdi-tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, stat.st_mode & mode_mask)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if keep_mtime:
+            os.utime(tmp, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def _text(packet: Optional[bytes]) -> Optional[str]:
     return None if packet is None else packet.decode("utf-8", "replace")
 
 
-def run_jobs(jobs: list[Job], workers: int, use_threads: bool) -> Iterator[Outcome]:
-    """Outcomes of ``jobs`` in order, from ``workers`` processes (or threads)."""
-    if workers <= 1 or len(jobs) < 64:
-        return map(tag_file, jobs)
-    return _pooled(jobs, workers, use_threads)
-
-
-def _pooled(jobs: list[Job], workers: int, use_threads: bool) -> Iterable[Outcome]:
+def run_jobs(jobs: Iterable[Job], workers: int, use_threads: bool) -> Iterator[tuple[Job, Outcome]]:
+    """``(job, outcome)`` in order. With several workers, batches of jobs go to
+    processes (or threads) as soon as they are made, so workers start at once."""
+    if workers <= 1:
+        for job in jobs:
+            yield job, tag_file(job)
+        return
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
     pool_class = ThreadPoolExecutor if use_threads else ProcessPoolExecutor
-    chunk = max(1, min(256, len(jobs) // (workers * 8)))
     with pool_class(max_workers=workers) as pool:
-        yield from pool.map(tag_file, jobs, chunksize=chunk)
+        pending: collections.deque = collections.deque()
+        for batch in _batches(jobs, BATCH):
+            pending.append((batch, pool.submit(tag_batch, batch)))
+            while pending and pending[0][1].done():
+                batch, future = pending.popleft()
+                yield from zip(batch, future.result())
+        for batch, future in pending:
+            yield from zip(batch, future.result())
+
+
+BATCH = 200
+
+
+def tag_batch(jobs: list[Job]) -> list[Outcome]:
+    return [tag_file(job) for job in jobs]
+
+
+def _batches(jobs: Iterable[Job], size: int) -> Iterator[list[Job]]:
+    batch: list[Job] = []
+    for job in jobs:
+        batch.append(job)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -23,6 +23,7 @@ tags and ``--remove`` strips exactly what we added.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from typing import Iterable, Sequence
 
@@ -54,6 +55,7 @@ def clean_level(name: str) -> str:
     return name.replace("/", "\\").replace("|", "\\").strip()
 
 
+@functools.lru_cache(maxsize=4096)
 def make_tag(*levels: str) -> Tag:
     return tuple(level for level in map(clean_level, levels) if level)
 

@@ -230,6 +230,20 @@ def test_unsafe_missing_repeated_and_truncated_images_are_skipped(sample, tmp_pa
     assert report.counts["written"] == 1
 
 
+def test_symlinks_leading_outside_the_image_root_are_refused(sample, tmp_path):
+    images, results = sample
+    outside = tmp_path / "outside.jpg"
+    shutil.copyfile(images / "site_a/cam_1/IMG_0001.JPG", outside)
+    before = outside.read_bytes()
+    (images / "site_a/link.jpg").symlink_to(outside)
+    (images / "linked_folder").symlink_to(tmp_path, target_is_directory=True)
+    entries = [Image("site_a/link.jpg", ()), Image("linked_folder/outside.jpg", ())]
+    report = mdi.export(results.with_images(entries), "xmp", images=images)
+    assert [p.split(": skipped: ")[1].split(":")[1].strip() for p in report.problems] == [
+        f"resolves outside {images}"] * 2
+    assert outside.read_bytes() == before
+
+
 def test_too_big_for_a_jpeg_segment_falls_back_to_a_sidecar(sample, readers):
     images, results = sample
     image = images / "site_a/cam_2/IMG_0001.JPG"
@@ -314,3 +328,18 @@ def test_parallel_workers_tag_every_image(tmp_path, readers, threads):
     assert report.counts["written"] == 80
     records = readers.exiftool_json(*sorted(root.glob("*.jpg")), args=("-XMP-lr:HierarchicalSubject",))
     assert [r["HierarchicalSubject"] for r in records] == ["MegaDetector|Person", "MegaDetector|Animal"] * 40
+
+
+def test_a_failed_write_leaves_the_image_and_no_temporary_file(sample, monkeypatch):
+    images, results = sample
+    before = _snapshot(images)
+
+    def disk_full(fd, mode):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fchmod", disk_full)  # every write fails after its data, before the rename
+    report = mdi.export(results, "xmp", images=images, journal=images.parent / "j.jsonl")
+    monkeypatch.undo()
+    assert report.counts["skipped"] == 14
+    assert report.problems[0].endswith("cannot read or write: No space left on device")
+    assert _snapshot(images) == before  # no half-written image, no leftover temporary file

@@ -83,11 +83,16 @@ def machine_rows(path: Path, deployment: int) -> set[tuple[int, int, int]]:
 
 
 def _remember(path: Path, deployment: int, changes) -> None:
+    """Append this run's rows to the record (after the commit: never claims unwritten rows)."""
     from megadetector_integrations.journal import Journal
 
-    with Journal(path) as journal:
-        journal.write(time=time.strftime("%Y-%m-%dT%H:%M:%S%z"), deployment=deployment,
-                      inserted=changes.inserts, deleted=changes.deletes)
+    try:
+        with Journal(path) as journal:
+            journal.write(time=time.strftime("%Y-%m-%dT%H:%M:%S%z"), deployment=deployment,
+                          inserted=changes.inserts, deleted=changes.deletes)
+    except OSError as exc:
+        raise MdiError(f"the rows were written, but recording them in {path} failed ({exc.strerror}); "
+                       "--replace will treat them as made in eMammal") from None
 
 
 # -- the export ----------------------------------------------------------------
@@ -133,7 +138,8 @@ def export_emammal(results, options: EmammalOptions) -> Report:
             _print_rows(changes, taxa)
         else:
             _write(conn, changes)
-            _remember(record, dep.id, changes)
+            if changes.inserts or changes.deletes:
+                _remember(record, dep.id, changes)
     return _report(results, options, dep, taxa, rules, match, decisions, changes, transactional, record)
 
 

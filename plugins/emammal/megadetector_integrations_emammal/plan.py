@@ -76,12 +76,18 @@ class Rules:
     #: classification id → name, for classes with no project taxon.
     unmapped_classes: Mapping[str, str] = attrs.field(factory=dict)
 
+    def species_class(self, detection) -> Optional[str]:
+        """The detection's best classification, when above the species threshold."""
+        if detection.classifications:
+            class_id, conf = max(detection.classifications, key=lambda c: c[1])
+            if conf > self.species_threshold:
+                return class_id
+        return None
+
     def taxon(self, detection) -> Optional[int]:
         """The taxon of one detection above threshold, ``None`` when unmapped."""
-        if self.class_taxa and detection.classifications:
-            class_id, conf = max(detection.classifications, key=lambda c: c[1])
-            if conf > self.species_threshold and class_id in self.class_taxa:
-                return self.class_taxa[class_id]
+        if self.class_taxa and (class_id := self.species_class(detection)) in self.class_taxa:
+            return self.class_taxa[class_id]
         return self.category_taxa.get(detection.category)
 
 
@@ -108,7 +114,7 @@ def _binomial(description: Optional[str]) -> Optional[str]:
 
 def build_rules(results: ResultsFile, taxa: Sequence[Taxon], *, threshold: float,
                 category_map: Mapping[str, str], species: bool = False,
-                species_map: Mapping[str, str] = {}, species_threshold: float = 0.5) -> Rules:
+                species_map: Optional[Mapping[str, str]] = None, species_threshold: float = 0.5) -> Rules:
     """Resolve every mapping to taxa; a taxon name the user gave must exist."""
     index = TaxonIndex(taxa)
     chosen = {_category_key(results, k): (v, f"--map {k}") for k, v in category_map.items()}
@@ -124,7 +130,7 @@ def build_rules(results: ResultsFile, taxa: Sequence[Taxon], *, threshold: float
             default = DEFAULT_TAXA.get(name.casefold())
             why = f"no taxon {default!r} in the project" if default else "no default taxon"
             unmapped[cid] = f"category '{name}': {why}; add --map {name}=TAXON"
-    class_taxa, unmapped_classes = _species_taxa(results, index, species_map) if species else ({}, {})
+    class_taxa, unmapped_classes = _species_taxa(results, index, species_map or {}) if species else ({}, {})
     return Rules(threshold, {k: v for k, v in mapped.items() if k != BLANK}, mapped.get(BLANK),
                  unmapped, species_threshold, class_taxa, unmapped_classes)
 
@@ -142,14 +148,15 @@ def _species_taxa(results: ResultsFile, index: TaxonIndex,
     found, missing = {}, {}
     descriptions = results.classification_category_descriptions or {}
     for cid, name in classes.items():
-        binomial = _binomial(descriptions.get(cid))
-        taxon = index.find(name) or (index.find(binomial) if binomial else None)
         if cid in explicit:
             found[cid] = explicit[cid]
-        elif taxon is not None:
-            found[cid] = taxon.id
-        else:
+            continue
+        binomial = _binomial(descriptions.get(cid))
+        taxon = index.find(name) or (index.find(binomial) if binomial else None)
+        if taxon is None:
             missing[cid] = name
+        else:
+            found[cid] = taxon.id
     return found, missing
 
 
@@ -240,10 +247,8 @@ def _image_counts(image: Image, rules: Rules, unmapped: Counter, unmapped_classe
             unmapped[d.category] += 1
             continue
         counts[taxon] += 1
-        if rules.unmapped_classes and d.classifications:
-            class_id, conf = max(d.classifications, key=lambda c: c[1])
-            if conf > rules.species_threshold and class_id in rules.unmapped_classes:
-                unmapped_classes[class_id] += 1
+        if rules.unmapped_classes and (class_id := rules.species_class(d)) in rules.unmapped_classes:
+            unmapped_classes[class_id] += 1
     return counts
 
 

@@ -97,6 +97,8 @@ class FolderRules:
         detections = image.detections
         if detections is None:
             return FAILURE
+        if not detections:
+            return EMPTY
         present = self.categories_present(detections)
         if not present:
             return EMPTY

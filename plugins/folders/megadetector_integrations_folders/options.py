@@ -61,7 +61,7 @@ class FoldersOptions:
     dry_run: bool = attrs.field(default=False, metadata={
         "help": "print the plan and the counts per folder; change nothing"})
     strict: bool = attrs.field(default=False, metadata={
-        "help": "stop before changing anything when an image is missing or refused"})
+        "help": "change nothing when any image is missing, refused or blocked by a different file"})
     render_boxes: bool = attrs.field(default=False, metadata={
         "help": "draw boxes on the sorted copies (copy/reflink modes only; originals untouched)"})
     blur_people: bool = attrs.field(default=False, metadata={

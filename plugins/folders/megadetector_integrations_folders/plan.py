@@ -11,26 +11,26 @@ from __future__ import annotations
 import enum
 import os
 from collections import Counter
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import attrs
 from megadetector_integrations.paths import normalize, path_problem
 
 from .assign import FolderRules
-from .transfer import same_content
+from .transfer import is_partial_copy, same_content
 
 
 class Status(enum.Enum):
     TODO = "to do"
     DONE = "already done"
-    REDO = "incomplete copy of an earlier run: redo"
+    REDO = "a partial copy left by an interrupted run: replace it"
     FINISH_MOVE = "copied by an interrupted move: remove the source"
     MISSING = "missing"
     CONFLICT = "a different file is in the way"
+    OUTSIDE = "its folder leads outside the image or output folder (a symbolic link)"
 
 
-@attrs.frozen(slots=True)
-class Placement:
+class Placement(NamedTuple):
     """One image and where it goes: ``<out>/<folder>/<file>``."""
 
     file: str  # normalized relative path, the same under the image root and the folder
@@ -54,36 +54,55 @@ def inside(path: str, root: str) -> bool:
     return path.startswith(root.rstrip("/") + "/")
 
 
-def build(images: Iterable, rules: FolderRules, images_root: str, out_root: str,
+def build(images: Sequence, rules: FolderRules, images_root: str, out_root: str,
           skip_empty: bool = False) -> Plan:
     """Each image's folder; unsafe, duplicate or already-sorted paths are refused."""
     plan = Plan()
+    files = [image.file for image in images]
     sorted_prefix = os.path.relpath(out_root, images_root) + "/" if inside(out_root, images_root) else None
-    seen: dict[str, str] = {}
-    refuse = plan.refused.append
-    for i, image in enumerate(images):
-        where = f"images[{i}] {image.file!r}: file"
-        problem = path_problem(image.file)
-        if problem:
-            refuse(f"{where}: {problem}; refused (never written outside the output folder)")
+    if sorted_prefix or _need_care(files):
+        files = _checked_files(files, sorted_prefix, plan.refused)
+    folder_of = rules.folder
+    for file, image in zip(files, images):
+        if file is None:
             continue
-        file = normalize(image.file)
-        if not file or file.endswith("/"):
-            refuse(f"{where}: not a file path; refused")
-            continue
-        if sorted_prefix and file.startswith(sorted_prefix):
-            refuse(f"{where}: lies inside the output folder; refused (it would sort sorted output)")
-            continue
-        folder = rules.folder(image)
+        folder = folder_of(image)
         if skip_empty and folder == "empty":
             plan.skipped_empty += 1
             continue
-        if file in seen:
-            refuse(f"{where}: listed twice; kept the first entry (folder {seen[file]})")
-            continue
-        seen[file] = folder
         plan.placements.append(Placement(file, folder, image))
     return plan
+
+
+def _need_care(files: list[str]) -> bool:
+    """Whether any path may be unsafe, unnormalized or repeated (one scan of them all)."""
+    joined = "\n" + "\n".join(files) + "\n"
+    return (any(mark in joined for mark in ("\n/", "\n.", "/\n", "\n\n", "\\", ":", "..", "//"))
+            or len(set(files)) != len(files))
+
+
+def _checked_files(files: list[str], sorted_prefix: str | None, refused: list[str]) -> list[str | None]:
+    """The files normalized, with ``None`` (and a message) for each refused one."""
+    checked: list[str | None] = []
+    first: dict[str, int] = {}
+    for i, file in enumerate(files):
+        where = f"images[{i}] {file!r}: file"
+        problem = path_problem(file)
+        normal = normalize(file)
+        if problem:
+            refused.append(f"{where}: {problem}; refused (never written outside the output folder)")
+        elif not normal or normal.endswith("/"):
+            refused.append(f"{where}: not a file path; refused")
+        elif sorted_prefix and normal.startswith(sorted_prefix):
+            refused.append(f"{where}: lies inside the output folder; refused (it would sort sorted output)")
+        elif normal in first:
+            refused.append(f"{where}: listed again (first at images[{first[normal]}]); kept the first")
+        else:
+            first[normal] = i
+            checked.append(normal)
+            continue
+        checked.append(None)
+    return checked
 
 
 class Listing:
@@ -104,46 +123,86 @@ class Listing:
             self._names[folder] = found
         return found
 
-    def has(self, path: str) -> bool:
-        folder, _, name = path.rpartition("/")
-        return name in self.names(folder)
+
+@attrs.define
+class Survey:
+    """What the disk says: the placements by status, and the folders to create."""
+
+    by_status: dict[Status, list[Placement]]
+    new_folders: list[str]  # missing destination folders with something to place
+
+    def of(self, *statuses: Status) -> list[tuple[Placement, Status]]:
+        return [(p, s) for s in statuses for p in self.by_status[s]]
+
+    def counts_by_folder(self) -> dict[str, int]:
+        """Images per folder, counting those already in place."""
+        placed = (Status.TODO, Status.DONE, Status.REDO, Status.FINISH_MOVE)
+        return dict(sorted(Counter(p.folder for s in placed for p in self.by_status[s]).items()))
 
 
 def survey(placements: list[Placement], images_root: str, out_root: str, mode: str,
-           earlier: Mapping[str, str], listing: Listing) -> list[tuple[Placement, Status]]:
+           earlier: Mapping[str, str]) -> Survey:
     """Each placement's status. ``earlier`` maps destinations that earlier runs
-    recorded in the journal to their operation: those files are ours."""
-    statuses = []
+    recorded in the journal to their operation: those files are ours.
+
+    Work is per folder, not per file: one listing, and one check that the
+    folder does not lead elsewhere through a symbolic link.
+    """
+    listing = Listing()
+    sources: dict[str, frozenset | None] = {}
+    targets: dict[tuple[str, str], frozenset | None] = {}
+    by_status: dict[Status, list[Placement]] = {s: [] for s in Status}
+    todo = by_status[Status.TODO]
+    wanted: set[tuple[str, str]] = set()
     for p in placements:
-        src = f"{images_root}/{p.file}"
-        dst = f"{out_root}/{p.dst}"
-        src_exists = listing.has(src)
-        if listing.has(dst):
-            status = _existing(src, dst, src_exists, mode, earlier.get(p.dst))
+        parent, _, name = p.file.rpartition("/")
+        names = sources.get(parent, _UNSEEN)
+        if names is _UNSEEN:
+            names = sources[parent] = _listed_inside(listing, _join(images_root, parent), images_root,
+                                                     check=mode == "move")
+        key = (p.folder, parent)
+        dst_names = targets.get(key, _UNSEEN)
+        if dst_names is _UNSEEN:
+            dst_names = targets[key] = _listed_inside(listing, _join(f"{out_root}/{p.folder}", parent),
+                                                      out_root, check=True)
+        if names is None or dst_names is None:
+            by_status[Status.OUTSIDE].append(p)
+        elif name in dst_names:
+            status = _existing(f"{images_root}/{p.file}", f"{out_root}/{p.dst}", name in names, mode,
+                               earlier.get(p.dst))
+            by_status[status].append(p)
+        elif name in names:
+            todo.append(p)
+            wanted.add(key)
         else:
-            status = Status.TODO if src_exists else Status.MISSING
-        statuses.append((p, status))
-    return statuses
+            by_status[Status.MISSING].append(p)
+    new_folders = [path for key in wanted if (path := _join(f"{out_root}/{key[0]}", key[1])) in listing.missing]
+    return Survey(by_status, new_folders)
+
+
+_UNSEEN = object()
+
+
+def _join(root: str, parent: str) -> str:
+    return f"{root}/{parent}" if parent else root
+
+
+def _listed_inside(listing: Listing, folder: str, root: str, check: bool) -> frozenset | None:
+    """The folder's names, or ``None`` when (checked) it resolves outside ``root``."""
+    if check and not inside(os.path.realpath(folder) + "/", root):
+        return None
+    return listing.names(folder)
 
 
 def _existing(src: str, dst: str, src_exists: bool, mode: str, earlier_op: str | None) -> Status:
     """The status of a placement whose destination already exists."""
-    if mode == "move":
-        if not src_exists:
-            return Status.DONE
-        if earlier_op == "move" and same_content(src, dst, "copy"):
-            return Status.FINISH_MOVE
-        return Status.CONFLICT
     if not src_exists:
-        return Status.DONE if earlier_op else Status.MISSING
-    if earlier_op in ("copy", "reflink") and os.lstat(dst).st_size != os.stat(src).st_size:
+        return Status.DONE if mode == "move" or earlier_op else Status.MISSING
+    if earlier_op in ("copy", "reflink", "move") and is_partial_copy(src, dst):
         return Status.REDO
-    if earlier_op or same_content(src, dst, mode):
+    if mode == "move":
+        ours = earlier_op == "move" and same_content(src, dst, "copy")  # a cross-device move cut short
+        return Status.FINISH_MOVE if ours else Status.CONFLICT
+    if earlier_op == "render" or same_content(src, dst, mode):
         return Status.DONE
     return Status.CONFLICT
-
-
-def counts_by_folder(statuses: list[tuple[Placement, Status]]) -> Counter:
-    """Images per folder, counting those already in place."""
-    placed = (Status.TODO, Status.DONE, Status.REDO, Status.FINISH_MOVE)
-    return Counter(p.folder for p, s in statuses if s in placed)

@@ -2,11 +2,12 @@
 
 The journal (``<out>/mdi-folders-journal.jsonl``, JSON lines, readable with
 ``megadetector_integrations.journal.read_journal``) holds, per run, a ``run``
-record with the roots and mode, a ``mkdir`` record before each folder it
-creates, and an ``op`` record (``copy``, ``reflink``, ``render``, ``hardlink``,
-``symlink``, ``move``) before each file it places. Because every file appears
-atomically, "recorded and present" means "done": that is how a re-run resumes
-and how ``mdi folders undo`` reverses a run.
+record with the roots and mode, ``mkdir`` records listing the folders it is
+about to create, and ``op`` records (``copy``, ``reflink``, ``render``,
+``hardlink``, ``symlink``, ``move``) listing ``[source, destination]`` pairs,
+each written (in batches of 256) before those files are placed. A re-run
+resumes from what it finds on disk, using the journal to know which files are
+its own; ``mdi folders undo`` reverses what the journal lists.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import errno
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from megadetector_integrations.errors import MdiError
@@ -127,7 +127,11 @@ def earlier_records(journal: Path) -> dict[str, str]:
 
     if not journal.exists():
         return {}
-    return {r["dst"]: r["op"] for r in read_journal(journal) if "op" in r}
+    try:
+        return {dst: r["op"] for r in read_journal(journal) if "op" in r for _, dst in r["files"]}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise MdiError(f"{journal}: not a folder-sorting journal ({exc}); move it away or choose "
+                       "another --out") from None
 
 
 def sort_images(results, options: FoldersOptions) -> Report:
@@ -139,29 +143,21 @@ def sort_images(results, options: FoldersOptions) -> Report:
                         thresholds_for(results, options))
     plan = planning.build(results.images, rules, images_root, out_root, options.skip_empty)
     journal_path = Path(out_root) / JOURNAL_NAME
-    listing = planning.Listing()
-    statuses = planning.survey(plan.placements, images_root, out_root, options.mode,
-                               earlier_records(journal_path), listing)
-    problems = list(plan.refused)
-    problems += [f"{images_root}/{p.file}: source image is missing" for p, s in statuses if s is Status.MISSING]
-    problems += [f"{out_root}/{p.dst}: a different file is already there; left alone "
-                 f"(remove it, or choose another --out)" for p, s in statuses if s is Status.CONFLICT]
-    problems += _unsafe_destinations(statuses, out_root)
-    problems += [f"detection category id {c!r} is not in detection_categories; its boxes were ignored"
-                 for c in sorted(rules.unknown_ids)]
+    found = planning.survey(plan.placements, images_root, out_root, options.mode, earlier_records(journal_path))
+    problems = plan.refused + _problems(found, images_root, out_root)
     if options.strict and problems:
         raise MdiError(f"{len(problems)} problem(s); nothing was changed (--strict):\n  "
                        + "\n  ".join(problems[:20]))
-    blocked = {p.dst for p in _blocked(statuses, out_root)}
-    statuses = [(p, s) for p, s in statuses if p.dst not in blocked]
-    todo = [(p, s) for p, s in statuses if s in (Status.TODO, Status.REDO, Status.FINISH_MOVE)]
-    counts = dict(sorted(planning.counts_by_folder(statuses).items()))
-    n_done = sum(1 for _, s in statuses if s is Status.DONE)
+    problems += [f"detection category id {c!r} is not in detection_categories; its boxes were ignored"
+                 for c in sorted(rules.unknown_ids)]
+    todo = found.of(Status.TODO, Status.REDO, Status.FINISH_MOVE)
+    counts = found.counts_by_folder()
+    n_done = len(found.by_status[Status.DONE])
     if options.dry_run:
         _print_plan(todo, images_root, out_root, options.mode)
         summary = f"would {options.mode} {len(todo):,} images into {out_root} ({n_done:,} already done)"
         return Report("folders", summary, counts, (), tuple(problems), dry_run=True)
-    outcome = _place(todo, images_root, out_root, options, rules, listing, journal_path)
+    outcome = _place(todo, found.new_folders, images_root, out_root, options, rules, journal_path)
     problems += outcome.problems
     verb = VERBS[options.mode]
     summary = f"{verb} {outcome.placed:,} images into {out_root} ({n_done:,} already done"
@@ -171,22 +167,13 @@ def sort_images(results, options: FoldersOptions) -> Report:
     return Report("folders", summary, counts, (str(journal_path),), tuple(problems))
 
 
-def _unsafe_destinations(statuses, out_root: str) -> list[str]:
-    return [f"{out_root}/{p.dst}: its folder resolves outside {out_root} (a symbolic link?); refused"
-            for p in _blocked(statuses, out_root)]
-
-
-def _blocked(statuses, out_root: str) -> list[Placement]:
-    """Placements whose destination folder leads outside the output root through a link."""
-    verdict: dict[str, bool] = {}
-    blocked = []
-    for p, _ in statuses:
-        folder = f"{out_root}/{p.dst}".rpartition("/")[0]
-        if folder not in verdict:
-            verdict[folder] = planning.inside(os.path.realpath(folder) + "/", out_root)
-        if not verdict[folder]:
-            blocked.append(p)
-    return blocked
+def _problems(found: planning.Survey, images_root: str, out_root: str) -> list[str]:
+    """One line per image that cannot be placed."""
+    by_status = found.by_status
+    return ([f"{images_root}/{p.file}: source image is missing" for p in by_status[Status.MISSING]]
+            + [f"{out_root}/{p.dst}: a different file is already there; left alone "
+               "(remove it, or choose another --out)" for p in by_status[Status.CONFLICT]]
+            + [f"{out_root}/{p.dst}: refused: {Status.OUTSIDE.value}" for p in by_status[Status.OUTSIDE]])
 
 
 def _print_plan(todo, images_root: str, out_root: str, mode: str) -> None:
@@ -201,8 +188,8 @@ class _Outcome:
         self.clone_fallback = False
 
 
-def _place(todo, images_root: str, out_root: str, options: FoldersOptions, rules: FolderRules,
-           listing: planning.Listing, journal_path: Path) -> _Outcome:
+def _place(todo, new_folders: list[str], images_root: str, out_root: str, options: FoldersOptions,
+           rules: FolderRules, journal_path: Path) -> _Outcome:
     """Create folders and place files, journaling each batch before acting on it."""
     outcome = _Outcome()
     created_out = not os.path.isdir(out_root)
@@ -212,16 +199,18 @@ def _place(todo, images_root: str, out_root: str, options: FoldersOptions, rules
         journal.add(run=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                     images=images_root, out=out_root, mode=options.mode)
         if created_out:
-            journal.add(mkdir=".")
-        _make_folders(todo, out_root, listing, journal)
+            journal.add(mkdir=["."])
+        _make_folders(new_folders, out_root, journal)
         action = _Action(images_root, out_root, options, rules, outcome)
         delay = float(os.environ.get(DELAY_ENV, "0"))
-        workers = options.workers or _auto_workers(todo, images_root, options.mode)
-        pool = ThreadPoolExecutor(workers) if workers > 1 else None
+        pool = _thread_pool(options.workers or _auto_workers(todo, images_root, options.mode))
         for start in _progress(range(0, len(todo), BATCH), len(todo)):
             batch = todo[start:start + BATCH]
-            for p, status in batch:
-                journal.add(op=action.op_for(p), src=p.file, dst=p.dst)
+            by_op: dict[str, list] = {}
+            for p, _ in batch:
+                by_op.setdefault(action.op_for(p), []).append((p.file, p.dst))
+            for op, files in by_op.items():
+                journal.add(op=op, files=files)
             journal.flush()
             for problem in (pool.map(action, batch) if pool else map(action, batch)):
                 if problem:
@@ -237,19 +226,25 @@ def _place(todo, images_root: str, out_root: str, options: FoldersOptions, rules
     return outcome
 
 
-def _make_folders(todo, out_root: str, listing: planning.Listing, journal: JournalWriter) -> None:
-    """Create each destination folder once (parents first), journaling each before it is made."""
-    needed = {f"{out_root}/{p.dst}".rpartition("/")[0] for p, _ in todo}
+def _thread_pool(workers: int):
+    if workers <= 1:
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(workers)
+
+
+def _make_folders(new_folders: list[str], out_root: str, journal: JournalWriter) -> None:
+    """Create each destination folder once (parents first), journaled before it is made."""
     to_make: set[str] = set()
-    for folder in needed:
-        while folder != out_root and folder not in to_make and (
-                folder in listing.missing or not os.path.isdir(folder)):
+    for folder in new_folders:
+        while folder != out_root and folder not in to_make and not os.path.isdir(folder):
             to_make.add(folder)
             folder = folder.rpartition("/")[0]
     ordered = sorted(to_make, key=lambda f: f.count("/"))
-    for folder in ordered:
-        journal.add(mkdir=folder[len(out_root) + 1:])
-    journal.flush()
+    if ordered:
+        journal.add(mkdir=[folder[len(out_root) + 1:] for folder in ordered])
+        journal.flush()
     for folder in ordered:
         os.makedirs(folder, exist_ok=True)
 
@@ -293,9 +288,11 @@ class _Action:
                  outcome: _Outcome):
         self.images_root = images_root
         self.out_root = out_root
-        self.options = options
+        self.mode = options.mode
         self.outcome = outcome
         self.clone = options.mode == "reflink"
+        self.put = {"copy": self._copy, "reflink": self._copy, "hardlink": os.link,
+                    "symlink": os.symlink, "move": move_file}[options.mode]
         self.renderer = None
         if options.renders:
             from .render import Renderer
@@ -306,14 +303,22 @@ class _Action:
         return self.renderer is not None and p.folder not in (EMPTY, FAILURE)
 
     def op_for(self, p: Placement) -> str:
-        return "render" if self.rendered(p) else self.options.mode
+        return "render" if self.rendered(p) else self.mode
 
     def __call__(self, item) -> str | None:
         p, status = item
         src = f"{self.images_root}/{p.file}"
-        dst = f"{self.out_root}/{p.dst}"
+        dst = f"{self.out_root}/{p.folder}/{p.file}"
         try:
-            self._place(p, status, src, dst)
+            if status is Status.FINISH_MOVE:
+                os.unlink(src)
+                return None
+            if status is Status.REDO:
+                os.unlink(dst)  # a partial copy of ours
+            if self.renderer is not None and self.rendered(p):
+                self.renderer.render(p.image, src, dst, part_path(dst))
+            else:
+                self.put(src, dst)
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
                 raise MdiError(f"{dst}: {exc.strerror}; free some space and re-run the same "
@@ -323,19 +328,7 @@ class _Action:
             return f"{src}: {exc}; not placed"
         return None
 
-    def _place(self, p: Placement, status: Status, src: str, dst: str) -> None:
-        mode = self.options.mode
-        if status is Status.FINISH_MOVE:
-            os.unlink(src)
-        elif self.rendered(p):
-            self.renderer.render(p.image, src, dst, part_path(dst))
-        elif mode in ("copy", "reflink"):
-            if not copy_file(src, dst, clone=self.clone) and self.clone:
-                self.clone = False  # the filesystem cannot: stop trying, and say so
-                self.outcome.clone_fallback = True
-        elif mode == "hardlink":
-            os.link(src, dst)
-        elif mode == "symlink":
-            os.symlink(src, dst)
-        else:
-            move_file(src, dst)
+    def _copy(self, src: str, dst: str) -> None:
+        if not copy_file(src, dst, clone=self.clone) and self.clone:
+            self.clone = False  # the filesystem cannot: stop trying, and say so
+            self.outcome.clone_fallback = True

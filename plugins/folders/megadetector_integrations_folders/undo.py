@@ -16,7 +16,7 @@ from pathlib import Path
 from megadetector_integrations.errors import MdiError
 from megadetector_integrations.registry import Report
 
-from .transfer import move_file, part_path, same_content
+from .transfer import is_partial_copy, move_file, part_path, same_content
 
 
 def find_journal(path: str | Path) -> Path:
@@ -44,9 +44,10 @@ def read_actions(journal: Path) -> tuple[list[tuple[str, str, str]], list[str]]:
             if "run" in record:
                 images_root = record["images"]
             elif "mkdir" in record:
-                folders.append(record["mkdir"])
+                folders += record["mkdir"]
             elif "op" in record and images_root is not None:
-                actions.append((record["op"], f"{images_root}/{record['src']}", f"{out_root}/{record['dst']}"))
+                op = record["op"]
+                actions += [(op, f"{images_root}/{src}", f"{out_root}/{dst}") for src, dst in record["files"]]
     except (ValueError, KeyError) as exc:
         raise MdiError(f"{journal}: not a folder-sorting journal ({exc})") from None
     return actions, folders
@@ -56,7 +57,7 @@ def undo(journal_arg: str | Path, dry_run: bool = False) -> Report:
     journal = find_journal(journal_arg)
     out_root = journal.resolve().parent
     actions, folders = read_actions(journal)
-    counts = {"moved back": 0, "removed files": 0, "removed folders": 0}
+    counts = {"moved back": 0, "removed files": 0, "removed folders": 0, "kept folders (not empty)": 0}
     problems: list[str] = []
     for op, src, dst in reversed(actions):
         outcome = _undo_file(op, src, dst, dry_run)
@@ -96,7 +97,7 @@ def _undo_file(op: str, src: str, dst: str, dry_run: bool) -> str | None:
         else:
             action, verb = (lambda: _move_back(dst, src)), "moved back"
     else:
-        if op != "render" and not (os.path.lexists(src) and same_content(src, dst, op)):
+        if op != "render" and not _made_from(src, dst, op):
             return f"{dst}: changed since it was placed (or its original is gone); kept"
         action, verb = (lambda: os.unlink(dst)), "removed files"
     if dry_run:
@@ -107,6 +108,13 @@ def _undo_file(op: str, src: str, dst: str, dry_run: bool) -> str | None:
         except OSError as exc:
             return f"{dst}: {exc.strerror}; left in place"
     return verb
+
+
+def _made_from(src: str, dst: str, op: str) -> bool:
+    """Whether ``dst`` is still what ``op`` made from ``src`` (a partial copy counts)."""
+    if not os.path.lexists(src):
+        return False
+    return same_content(src, dst, op) or (op in ("copy", "reflink") and is_partial_copy(src, dst))
 
 
 def _move_back(dst: str, src: str) -> None:
@@ -123,5 +131,5 @@ def _remove_folder(folder: Path, dry_run: bool) -> str | None:
     try:
         folder.rmdir()
     except OSError:
-        return f"{folder}: not empty (holds files not made by the sort); kept"
+        return "kept folders (not empty)"  # holds files the sort did not make
     return "removed folders"

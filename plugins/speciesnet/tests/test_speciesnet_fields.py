@@ -217,8 +217,11 @@ def test_malformed_failures_are_named(write):
 def test_missing_detections_without_failure_is_an_error(write):
     no_boxes = entry("/d/a.jpg")
     del no_boxes["detections"]
-    (found,) = problems_of(write, no_boxes)
-    assert found.startswith("f: predictions[0] '/d/a.jpg': detections: required key missing")
+    null_boxes = entry("/d/b.jpg") | {"detections": None}
+    found = problems_of(write, no_boxes, null_boxes)
+    assert [f.split(": ", 3)[1:3] for f in found] == [
+        ["predictions[0] '/d/a.jpg'", "detections"], ["predictions[1] '/d/b.jpg'", "detections"]]
+    assert "unless 'failures' says the detector failed" in found[0]
 
 
 # -- detections --

@@ -197,7 +197,8 @@ def _prefix_hint(files: list, tree: Tree) -> str:
             f"matching {res.matched:,} of {len(paths):,} entries, and fix the other findings")
 
 
-def run_check(results: Path, root: Path, show_all: bool = False, out=sys.stdout) -> int:
+def run_check(results: Path, root: Path, show_all: bool = False, out=None) -> int:
+    out = out or sys.stdout
     from megadetector_integrations.io import parse_json
 
     from .export import open_root

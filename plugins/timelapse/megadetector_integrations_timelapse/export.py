@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Optional
-
+from megadetector_integrations.atomic import gc_paused
 from megadetector_integrations.errors import MdiError
 from megadetector_integrations.model import Image, ResultsFile
 from megadetector_integrations.paths import path_problem
@@ -15,8 +14,12 @@ from . import AVOID_NAME, DEFAULT_NAME, TimelapseOptions
 from .matching import TIMELAPSE_TYPES, Prefix, Resolution, Tree, extension, folder_prefix, normalize, resolve, scan
 from .rules import conform
 
-#: Examples shown of matched and of unmatched entries.
+#: Larger files are written without indentation: faster to write and to read,
+#: and nobody reads a file of that size by eye (Timelapse does not mind).
+INDENT_UP_TO = 100_000
+#: Examples shown of matched and of unmatched entries; output files listed.
 N_EXAMPLES = 5
+N_LISTED = 10
 
 
 def open_root(root: Path) -> Tree:
@@ -46,12 +49,14 @@ def _unmatched_reason(file: str, prefix: Prefix) -> str:
 
 def _examples(results: ResultsFile, res: Resolution) -> tuple[list[str], list[str]]:
     matched, unmatched = [], []
+    want_matched = min(N_EXAMPLES, res.matched)
+    want_unmatched = min(N_EXAMPLES, len(res.targets) - res.matched)
     for im, target in zip(results.images, res.targets):
-        if target is not None and len(matched) < N_EXAMPLES:
+        if target is not None and len(matched) < want_matched:
             matched.append(f"{im.file!r} -> {target!r}")
-        elif target is None and len(unmatched) < N_EXAMPLES:
+        elif target is None and len(unmatched) < want_unmatched:
             unmatched.append(f"{im.file!r}: {_unmatched_reason(im.file, res.prefix)}")
-        if len(matched) >= N_EXAMPLES and len(unmatched) >= N_EXAMPLES:
+        elif len(matched) == want_matched and len(unmatched) == want_unmatched:
             break
     return matched, unmatched
 
@@ -72,7 +77,10 @@ def _refuse(results: ResultsFile, res: Resolution, tree: Tree, options: Timelaps
 def _final_targets(results: ResultsFile, res: Resolution, keep_missing: bool, counts: Counter) -> list:
     """Where each entry goes: on-disk path, kept-missing path, or None (left out, counted)."""
     targets = list(res.targets)
-    if keep_missing:
+    if not keep_missing:
+        counts["not found under root (dropped)"] = targets.count(None)
+        duplicates = not res.distinct
+    else:
         for i, target in enumerate(targets):
             if target is None:
                 moved = res.prefix.apply_keeping_case(normalize(results.images[i].file))
@@ -81,17 +89,22 @@ def _final_targets(results: ResultsFile, res: Resolution, keep_missing: bool, co
                 else:
                     targets[i] = moved
                     counts["not found (kept: --keep-missing)"] += 1
-    else:
-        counts["not found under root (dropped)"] = targets.count(None)
+        present = [t.lower() for t in targets if t is not None]
+        duplicates = len(set(present)) < len(present)
+    if duplicates:  # Timelapse would insert such an entry's boxes twice
+        _drop_duplicates(targets, counts)
+    return targets
+
+
+def _drop_duplicates(targets: list, counts: Counter) -> None:
     seen: set = set()
     for i, target in enumerate(targets):
         if target is not None:
             key = target.lower()
-            if key in seen:  # Timelapse would insert the detections twice
+            if key in seen:
                 targets[i] = None
                 counts["duplicate entries for one file (dropped)"] += 1
             seen.add(key)
-    return targets
 
 
 def _split(results: ResultsFile, level: int, counts: Counter) -> dict[str, ResultsFile]:
@@ -133,6 +146,12 @@ def _refuse_overwrite(outputs, options: TimelapseOptions) -> None:
 
 
 def export_timelapse(results: ResultsFile, options: TimelapseOptions) -> Report:
+    # Millions of new small objects: the cyclic collector would walk them again and again.
+    with gc_paused():
+        return _export(results, options)
+
+
+def _export(results: ResultsFile, options: TimelapseOptions) -> Report:
     from megadetector_integrations.io import write
 
     tree = open_root(Path(options.root))
@@ -151,8 +170,8 @@ def export_timelapse(results: ResultsFile, options: TimelapseOptions) -> Report:
     if not options.dry_run:
         for path, part in outputs.items():
             path.parent.mkdir(parents=True, exist_ok=True)
-            write(part, path)
-    counts["entries written"] = sum(len(p.images) for p in outputs.values())
+            write(part, path, indent=1 if len(part.images) <= INDENT_UP_TO else None)
+    counts["entries to write" if options.dry_run else "entries written"] = sum(len(p.images) for p in outputs.values())
     counts.update(done.notes)
     return _report(results, res, tree, outputs, counts, options.dry_run)
 
@@ -162,9 +181,14 @@ def _report(results, res: Resolution, tree: Tree, outputs, counts: Counter, dry_
     lines = [f"{res.prefix.describe()}; {res.matched:,} of {len(res.targets):,} entries match "
              f"({res.share:.1%}) among {len(tree.files):,} images/videos under {tree.root}"]
     lines += [f"  matched, e.g. {m}" for m in matched[:3]]
-    lines.append(f"{'would write' if dry_run else 'wrote'} {len(outputs)} file(s)"
-                 + (f": {next(iter(outputs))}" if len(outputs) == 1 else ""))
+    lines.append(f"{'would write' if dry_run else 'wrote'} {len(outputs)} file(s):")
+    lines += [f"  {path} ({len(part.images):,} entries)" for path, part in list(outputs.items())[:N_LISTED]]
+    if len(outputs) > N_LISTED:
+        lines.append(f"  ... and {len(outputs) - N_LISTED} more")
     problems = [f"not matched: {u}" for u in unmatched]
     problems += [f"unreadable folder: {u}" for u in tree.unreadable]
+    if tree.case_clashes:
+        problems.append(f"{tree.case_clashes:,} file(s) under the root differ from another only in case: "
+                        "Timelapse (Windows) can hold only one of each; the one found first was used")
     return Report("timelapse", "\n".join(lines), counts={k: v for k, v in counts.items() if v},
                   outputs=tuple(map(str, outputs)), problems=tuple(problems), dry_run=dry_run)

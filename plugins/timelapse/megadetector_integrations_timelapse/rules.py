@@ -15,13 +15,14 @@ from typing import Mapping, Optional, Sequence
 import attrs
 
 from megadetector_integrations.model import CURRENT_FORMAT_VERSION, Detection, Image, ResultsFile
+from megadetector_integrations.progress import progress
 from megadetector_integrations.thresholds import (
     detector_thresholds,
     model_version,
     typical_classification_threshold,
 )
 
-from .matching import is_timelapse_video
+from .matching import VIDEO_TYPES
 
 #: What Timelapse shows for a missing detector name or version.
 UNKNOWN = "unknown"
@@ -79,22 +80,28 @@ def plan_categories(rf: ResultsFile, notes: Counter) -> CategoryPlan:
         det_map = {old: (new if kept == "0" else kept) for old, kept in det_map.items()}
         det_map["0"] = new
         notes[f"detection category '0' renumbered to '{new}'"] += 1
-    cls, cls_map, descriptions = None, {}, None
-    if rf.classification_categories is not None:
-        cls = _name_blanks(rf.classification_categories, "class", notes)
-        cls, cls_map = _merge_duplicates(cls, "classification", notes)
-        descriptions = _merged_descriptions(rf.classification_category_descriptions, cls_map)
-        swap = _addaxai_swap(cls, set(det.values()), notes)
-        if swap:
-            a, b = swap
-            cls[a], cls[b] = cls[b], cls[a]
-            if descriptions is not None:
-                da, db = descriptions.pop(a, None), descriptions.pop(b, None)
-                descriptions.update({k: v for k, v in ((a, db), (b, da)) if v is not None})
-            cls_map = {old: swap_id(kept, a, b) for old, kept in cls_map.items()}
-            for cid in (a, b):
-                cls_map.setdefault(cid, swap_id(cid, a, b))
+    if rf.classification_categories is None:
+        return CategoryPlan(det, None, None, det_map, {})
+    cls, descriptions, cls_map = _plan_classifications(rf, set(det.values()), notes)
     return CategoryPlan(det, cls, descriptions, det_map, cls_map)
+
+
+def _plan_classifications(rf: ResultsFile, detection_names: set, notes: Counter) -> tuple[dict, Optional[dict], dict]:
+    """Classification categories, their descriptions, and the map of changed ids."""
+    cls = _name_blanks(rf.classification_categories, "class", notes)
+    cls, cls_map = _merge_duplicates(cls, "classification", notes)
+    descriptions = _merged_descriptions(rf.classification_category_descriptions, cls_map)
+    swap = _addaxai_swap(cls, detection_names, notes)
+    if swap:
+        a, b = swap
+        cls[a], cls[b] = cls[b], cls[a]
+        if descriptions is not None:
+            da, db = descriptions.pop(a, None), descriptions.pop(b, None)
+            descriptions.update({k: v for k, v in ((a, db), (b, da)) if v is not None})
+        cls_map = {old: swap_id(kept, a, b) for old, kept in cls_map.items()}
+        for cid in (a, b):
+            cls_map.setdefault(cid, swap_id(cid, a, b))
+    return cls, descriptions, cls_map
 
 
 def swap_id(cid: str, a: str, b: str) -> str:
@@ -213,11 +220,11 @@ def conform(rf: ResultsFile, targets: Sequence[Optional[str]], frame_rate: Optio
     no_rate: list = []
     images = []
     append = images.append
-    for im, target in zip(rf.images, targets):
+    for im, target in progress(zip(rf.images, targets), total=len(targets), desc="Timelapse rules"):
         if target is None:
             continue
         dets, failure = im.detections, im.failure
-        video = im.extra.get("frame_rate") is not None or is_timelapse_video(target)
+        video = target[-4:].lower() in VIDEO_TYPES or im.extra.get("frame_rate") is not None
         if not remap and not video and (dets is None) == (failure is not None):
             append(im if im.file == target else Image(target, dets, failure, im.extra))
             continue

@@ -1,0 +1,163 @@
+"""Whole-process timings of `mdi subset` and `mdi split` on a synthetic results file.
+
+Four operations, as in ../shared/docs/performance-baseline.md: threshold subset,
+path rewrite, split by leaf folder, split by top folder with folder-relative
+paths. Each runs as its own process (start-up included); the script prints the
+median wall time and the peak resident memory of that process (os.wait4), and
+checks the 4 s target at 1M images.
+
+Outputs go to fresh folders on tmpfs (/dev/shm) by default (--work to change;
+the filesystem is printed). The input is made by ../shared/bench/make_synthetic.py
+when missing.
+
+With --md-python (a Python that has `megadetector` 10.0.28 installed), the same
+operations also run through subset_json_detector_output, with the ratio and
+whether the two outputs agree image for image.
+
+    .venv/bin/python benchmarks/bench_subset.py --images 1000000
+    .venv/bin/python benchmarks/bench_subset.py --images 100000 --md-python /tmp/mdvenv/bin/python
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_SECONDS = 4.0
+GENERATOR = Path(__file__).resolve().parents[2] / "shared" / "bench" / "make_synthetic.py"
+MD_MODULE = "megadetector.postprocessing.subset_json_detector_output"
+
+#: name → (mdi arguments, megadetector arguments, output is a folder); {i} input, {o} output.
+OPERATIONS = {
+    "threshold subset (>= 0.2)": (
+        ["subset", "{i}", "{o}", "--confidence-threshold", "0.2"],
+        ["{i}", "{o}", "--confidence_threshold", "0.2"], False),
+    "path rewrite (every path)": (
+        ["subset", "{i}", "{o}", "--query", "site_", "--replacement", "location_"],
+        ["{i}", "{o}", "--query", "site_", "--replacement", "location_"], False),
+    "split by leaf folder": (
+        ["split", "{i}", "{o}", "--mode", "bottom"],
+        ["{i}", "{o}", "--split_folders", "--split_folder_mode", "bottom"], True),
+    "split by top folder, relative": (
+        ["split", "{i}", "{o}", "--mode", "top", "--make-folder-relative"],
+        ["{i}", "{o}", "--split_folders", "--split_folder_mode", "n_from_top", "--split_folder_param", "0",
+         "--make_folder_relative"], True),
+}
+
+
+def run(command: list[str]) -> tuple[float, float]:
+    """Run a process to its end: (wall seconds, peak resident MB of that process)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(command)}\n{proc.stderr.read().decode()}")
+    proc.returncode = 0
+    return seconds, usage.ru_maxrss / 1024
+
+
+def fill(args: list[str], source: Path, out: Path) -> list[str]:
+    return [a.format(i=source, o=out) for a in args]
+
+
+def measure(command_for, work: Path, is_folder: bool, repeat: int) -> tuple[float, float, Path]:
+    """Median seconds and peak MB over ``repeat`` runs, each into a fresh output; keeps the last output."""
+    times, peaks = [], []
+    for n in range(repeat):
+        out = work / f"out{n}"
+        if is_folder:
+            out.mkdir()
+        else:
+            out = out.with_suffix(".json")
+        seconds, peak = run(command_for(out))
+        times.append(seconds)
+        peaks.append(peak)
+        if n + 1 < repeat:
+            shutil.rmtree(out) if is_folder else out.unlink()
+    return statistics.median(times), max(peaks), out
+
+
+def images_of(path: Path) -> dict:
+    """file → (detections, failure) of a results file, or of every .json under a folder."""
+    import orjson
+
+    found = {}
+    for file in sorted(path.rglob("*.json")) if path.is_dir() else [path]:
+        for im in orjson.loads(file.read_bytes())["images"]:
+            found[(file.name, im["file"])] = (im.get("detections"), im.get("failure"))
+    return found
+
+
+def agreement(ours: Path, theirs: Path) -> str:
+    a, b = images_of(ours), images_of(theirs)
+    if a == b:
+        return f"agree ({len(a):,} images)"
+    differ = sum(1 for k in a.keys() | b.keys() if a.get(k) != b.get(k))
+    return f"DIFFER ({differ:,} of {len(a | b):,} images)"
+
+
+def filesystem(path: Path) -> str:
+    result = subprocess.run(["df", "--output=fstype", str(path)], capture_output=True, text=True)
+    return result.stdout.split()[-1] if result.returncode == 0 else "unknown"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=1_000_000, help="images in the synthetic file")
+    parser.add_argument("--data", type=Path, help="input file (default /tmp/bench/md_<N>.json, made if missing)")
+    parser.add_argument("--work", type=Path, default=Path("/dev/shm"), help="where outputs go (default tmpfs)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per operation (median)")
+    parser.add_argument("--indented", action="store_true", help="write indent 1 (default: --compact)")
+    parser.add_argument("--md-python", help="a Python with megadetector installed, to compare with")
+    args = parser.parse_args()
+
+    source = args.data or Path(f"/tmp/bench/md_{args.images // 1000}k.json".replace("1000k", "1m"))
+    if not source.exists():
+        source.parent.mkdir(parents=True, exist_ok=True)
+        print(f"making {source} ...", flush=True)
+        subprocess.run([sys.executable, str(GENERATOR), "--n-images", str(args.images), "--out", str(source)],
+                       check=True)
+    mdi = [str(Path(sys.executable).parent / "mdi")]
+    style = [] if args.indented else ["--compact"]
+    work = Path(tempfile.mkdtemp(prefix="mdi-bench-subset-", dir=args.work))
+    print(f"input {source} ({source.stat().st_size / 1e6:.0f} MB); outputs under {work} "
+          f"({filesystem(work)}); output {'indent 1' if args.indented else 'compact'}; "
+          f"median of {args.repeat}")
+    header = f"{'operation':<32} {'mdi s':>7} {'peak MB':>8}  {'target':<8}"
+    if args.md_python:
+        header += f" {'md s':>7} {'md MB':>7} {'ratio':>6}"
+    print(header)
+    try:
+        compare = []  # outputs are compared at the end: loading them here would raise the
+        # peak memory that later child processes inherit from this one (Linux keeps maxrss across exec)
+        for index, (name, (ours, theirs, is_folder)) in enumerate(OPERATIONS.items()):
+            (work / f"op{index}").mkdir()
+            seconds, peak, our_out = measure(lambda out: mdi + fill(ours, source, out) + style,
+                                             work / f"op{index}", is_folder, args.repeat)
+            verdict = "ok" if seconds <= TARGET_SECONDS else "OVER"
+            line = f"{name:<32} {seconds:7.2f} {peak:8.0f}  {verdict:<8}"
+            if args.md_python:
+                (work / f"md{index}").mkdir()
+                md_seconds, md_peak, md_out = measure(
+                    lambda out: [args.md_python, "-m", MD_MODULE] + fill(theirs, source, out),
+                    work / f"md{index}", is_folder, 1)
+                line += f" {md_seconds:7.2f} {md_peak:7.0f} {md_seconds / seconds:5.1f}x"
+                compare.append((name, our_out, md_out))
+            print(line, flush=True)
+        for name, our_out, md_out in compare:
+            print(f"{name:<32} outputs {agreement(our_out, md_out)}", flush=True)
+    finally:
+        shutil.rmtree(work)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

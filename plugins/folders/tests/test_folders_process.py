@@ -1,0 +1,130 @@
+"""Whole processes and real images: an interrupted run, the CLI, rendering, the demo."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from folders_testkit import det, tree_hashes
+
+import megadetector_integrations as mdi
+from megadetector_integrations.cli import main
+from megadetector_integrations.testing import copy_sample
+from megadetector_integrations_folders import _demo
+from megadetector_integrations_folders.sorter import DELAY_ENV, JOURNAL_NAME
+from megadetector_integrations_folders.undo import undo
+
+
+def placed(out) -> dict:
+    return {str(p.relative_to(out)): p for p in out.rglob("*") if p.is_file() and p.name != JOURNAL_NAME}
+
+
+@pytest.mark.parametrize("mode", ["copy", "move"])
+def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(scene, mode):
+    files = [f"s{i % 3}/img_{i:03d}.jpg" for i in range(60)]
+    scene.setup([{"file": f, "detections": [det("1", 0.9)] if i % 2 else []} for i, f in enumerate(files)])
+    before = tree_hashes(scene.images)
+    expected = {("animals/" if i % 2 else "empty/") + f: f for i, f in enumerate(files)}
+    command = [sys.executable, "-m", "megadetector_integrations", "export", "folders", str(scene.results),
+               "--images", str(scene.images), "--out", str(scene.out), "--mode", mode]
+    proc = subprocess.Popen(command, env={**os.environ, DELAY_ENV: "0.03"}, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while proc.poll() is None and time.monotonic() < deadline and not (
+            scene.out.exists() and len(placed(scene.out)) >= 10):
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    assert 10 <= len(placed(scene.out)) < 60, "the run was not interrupted mid-way"
+
+    report = scene.sort(mode=mode)
+    assert not report.problems
+    assert set(placed(scene.out)) == set(expected)
+    assert {dst: tree_hashes(scene.out)[dst] for dst in expected} == {dst: before[src] for dst, src in expected.items()}
+    assert tree_hashes(scene.images) == ({} if mode == "move" else before)
+    undo(scene.out)
+    assert tree_hashes(scene.images) == before and not scene.out.exists()
+
+
+def run_cli(*args) -> int:
+    return main([str(a) for a in args])
+
+
+def test_cli_sorts_reports_and_undoes(scene, capsys):
+    scene.setup([{"file": "a.jpg", "detections": [det("2", 0.6)]}, {"file": "b.jpg", "detections": []}])
+    assert run_cli("export", "folders", scene.results, "--images", scene.images, "--out", scene.out,
+                   "--mode", "hardlink", "--person-threshold", "0.5") == 0
+    out = capsys.readouterr().out
+    assert "hard-linked 2 images" in out and "people" in out and "empty" in out
+    assert run_cli("folders", "undo", scene.out) == 0
+    assert "removed files" in capsys.readouterr().out and not scene.out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--threshold", "1.5"], "not between 0 and 1"),
+    (["--mode", "move", "--render-boxes"], "cannot be used with --mode move"),
+    (["--species", "deer=0.5"], "no classification_categories"),
+])
+def test_cli_user_mistakes_exit_1_with_a_message(scene, capsys, args, message):
+    scene.setup([{"file": "a.jpg", "detections": []}])
+    assert run_cli("export", "folders", scene.results, "--images", scene.images, "--out", scene.out, *args) == 1
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+
+
+def test_cli_help_explains_with_examples(capsys):
+    assert run_cli("export", "folders", "--help") == 0
+    text = capsys.readouterr().out
+    assert "animal_person" in text and "mdi folders undo" in text and "--mode" in text
+    assert run_cli("folders") == 2
+    assert "undo" in capsys.readouterr().out
+    assert run_cli("folders", "undo", "/nonexistent/place") == 1
+
+
+def test_rendering_draws_on_copies_only(tmp_path):
+    from PIL import Image, ImageStat
+
+    images, results_path = copy_sample(tmp_path)
+    person_path = images / "site_a/cam_1/IMG_0004.JPG"
+    with Image.open(person_path) as sample:  # the sample's person is flat: give it texture to blur
+        exif = sample.getexif()
+        noisy = Image.effect_noise(sample.size, 80).convert("RGB")
+    noisy.save(person_path, exif=exif.tobytes(), quality=95)
+    before = tree_hashes(images)
+    results = mdi.load(results_path)
+    report = mdi.export(results, "folders", images=images, out=tmp_path / "out", render_boxes=True,
+                        blur_people=True)
+    assert tree_hashes(images) == before  # originals untouched
+    out = tmp_path / "out"
+    empty_copy = out / "empty/site_a/cam_1/IMG_0003.JPG"
+    assert empty_copy.read_bytes() == (images / "site_a/cam_1/IMG_0003.JPG").read_bytes()  # never re-encoded
+    person = out / "people/site_a/cam_1/IMG_0004.JPG"
+    original = Image.open(images / "site_a/cam_1/IMG_0004.JPG")
+    drawn = Image.open(person)
+    assert drawn.size == original.size
+    assert drawn.getexif().get_ifd(0x8769)[36867] == "2024:05:01 14:30:00"  # EXIF kept
+    w, h = original.size
+    inner = (int(0.47 * w), int(0.25 * h), int(0.55 * w), int(0.75 * h))  # inside the person's box
+    assert sum(ImageStat.Stat(drawn.crop(inner)).stddev) < sum(ImageStat.Stat(original.crop(inner)).stddev) / 2
+    outside = (0, 0, int(0.3 * w), int(0.15 * h))
+    diff = [abs(a - b) for a, b in zip(ImageStat.Stat(drawn.crop(outside)).mean,
+                                       ImageStat.Stat(original.crop(outside)).mean)]
+    assert max(diff) < 3
+    assert report.counts["people"] == 1
+    undo(out)
+    assert not out.exists()
+
+
+def test_rendering_refuses_link_and_move_modes(scene):
+    scene.setup([{"file": "a.jpg", "detections": []}])
+    for mode in ("move", "hardlink", "symlink"):
+        with pytest.raises(mdi.MdiError, match="cannot be used with"):
+            scene.sort(mode=mode, blur_people=True)
+
+
+def test_demo_options_run_on_the_sample(tmp_path):
+    images, results_path = copy_sample(tmp_path)
+    options = _demo(images, tmp_path / "out")
+    report = mdi.export(mdi.load(results_path), "folders", **{
+        name: getattr(options, name) for name in ("images", "out", "species")})
+    assert report.counts["animals/white-tailed deer"] >= 1 and not report.problems
