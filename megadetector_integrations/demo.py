@@ -42,10 +42,9 @@ def run_demo(out_dir: str | Path) -> int:
         work = out / exporter.name
         images = work / "images"
         shutil.copytree(IMAGES, images)
-        options = exporter.demo(images, work / "output")
         print(f"\n== {exporter.name} ==")
         try:
-            report = exporter.run(results, options)
+            report = exporter.run(results, exporter.demo(images, work / "output"))
         except MdiError as exc:
             print(f"  failed: {exc}")
             status = 1
