@@ -15,8 +15,8 @@ scaled (images/second is what is compared). Default location: /dev/shm (tmpfs).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -58,7 +58,7 @@ def fresh_copy(root: Path, name: str) -> Path:
     return target
 
 
-def tags_by_file(results_path: Path, images: Path) -> dict[str, list[str]]:
+def tags_by_file(images: Path) -> dict[str, list[str]]:
     """The tags our exporter writes, per image (read back from a tagged tree with our reader)."""
     from megadetector_integrations_digikam import read_tags
 
@@ -102,7 +102,8 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=20_000)
     parser.add_argument("--subset", type=int, default=1_000, help="images tagged by exiftool and pyexiv2")
     parser.add_argument("--dir", default="/dev/shm", help="where to work (default: tmpfs)")
-    parser.add_argument("--workers", default="0,1,2t", help="worker settings to compare (t: threads)")
+    parser.add_argument("--workers", default="0,1,2t",
+                        help="worker settings to compare, the default's first (0: auto; t: threads)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each (the median is shown)")
     args = parser.parse_args()
 
@@ -136,10 +137,14 @@ def main() -> int:
         for label, seconds in medians.items():
             print(f"{label:<44} {seconds:7.2f} s  {n / seconds:9,.0f} images/s  {seconds / cp:5.2f} x cp -r")
         rates["cp -r"] = n / cp
-        rates["mdi embedded (best)"] = n / min(v for k, v in medians.items() if "embedded" in k)
+        embedded = {k: v for k, v in medians.items() if "embedded" in k}
+        default = f"mdi export xmp (embedded, workers={settings[0]})"
+        rates["mdi embedded"] = n / embedded.get(default, min(embedded.values()))
+        rates["mdi embedded (best setting)"] = n / min(embedded.values())
         rates["mdi sidecar"] = n / medians["mdi export xmp --sidecar"]
 
-        tags = tags_by_file(results, images)
+        tags = tags_by_file(images)
+        assert len(tags) == n, f"only {len(tags):,} of {n:,} images were tagged"
         subset = sorted(tags)[: args.subset]
         m = len(subset)
 
@@ -150,9 +155,7 @@ def main() -> int:
         rates["exiftool"] = m / seconds
         print(f"{f'exiftool -@ argfile ({m:,} images, scaled)':<44} {seconds * n / m:7.2f} s  {m / seconds:9,.0f} images/s")
 
-        try:
-            import pyexiv2  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("pyexiv2") is None:
             print("pyexiv2 not installed: seed-tool comparison skipped (pip install pyexiv2)")
         else:
             target = fresh_copy(root, "pyexiv2")
@@ -166,11 +169,12 @@ def main() -> int:
                   f"{m / seconds:9,.0f} images/s")
 
         print("\nimages/second: " + ", ".join(f"{k} {v:,.0f}" for k, v in rates.items()))
-        ratio = rates["cp -r"] / rates["mdi embedded (best)"]
-        print(f"embedded vs cp -r: {ratio:.2f} x (target <= 3): {'OK' if ratio <= 3 else 'MISSED'}")
+        for which in ("mdi embedded", "mdi embedded (best setting)"):
+            ratio = rates["cp -r"] / rates[which]
+            print(f"{which} vs cp -r: {ratio:.2f} x (target <= 3): {'OK' if ratio <= 3 else 'MISSED'}")
         for other in ("exiftool", "pyexiv2"):
             if other in rates:
-                speedup = rates["mdi embedded (best)"] / rates[other]
+                speedup = rates["mdi embedded"] / rates[other]
                 print(f"embedded vs {other}: {speedup:.1f} x faster: {'OK' if speedup > 1 else 'MISSED'}")
     finally:
         shutil.rmtree(root, ignore_errors=True)

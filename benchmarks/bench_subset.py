@@ -52,8 +52,10 @@ OPERATIONS = {
 }
 
 
-def run(command: list[str]) -> tuple[float, float]:
-    """Run a process to its end: (wall seconds, peak resident MB of that process)."""
+def run(command: list[str]) -> tuple[float, float, float]:
+    """Run a process to its end: wall seconds, CPU seconds (user + system) and
+    peak resident MB of that process. CPU time barely moves when other work
+    shares the machine; wall time does."""
     start = time.perf_counter()
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -61,28 +63,30 @@ def run(command: list[str]) -> tuple[float, float]:
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"failed: {' '.join(command)}\n{proc.stderr.read().decode()}")
     proc.returncode = 0
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def fill(args: list[str], source: Path, out: Path) -> list[str]:
     return [a.format(i=source, o=out) for a in args]
 
 
-def measure(command_for, work: Path, is_folder: bool, repeat: int) -> tuple[float, float, Path]:
-    """Median seconds and peak MB over ``repeat`` runs, each into a fresh output; keeps the last output."""
-    times, peaks = [], []
+def measure(command_for, work: Path, is_folder: bool, repeat: int) -> tuple[float, float, float, Path]:
+    """Median wall and CPU seconds, and peak MB, over repeat runs, each into a
+    fresh output; keeps the last output."""
+    times, cpus, peaks = [], [], []
     for n in range(repeat):
         out = work / f"out{n}"
         if is_folder:
             out.mkdir()
         else:
             out = out.with_suffix(".json")
-        seconds, peak = run(command_for(out))
+        seconds, cpu, peak = run(command_for(out))
         times.append(seconds)
+        cpus.append(cpu)
         peaks.append(peak)
         if n + 1 < repeat:
             shutil.rmtree(out) if is_folder else out.unlink()
-    return statistics.median(times), max(peaks), out
+    return statistics.median(times), statistics.median(cpus), max(peaks), out
 
 
 def images_of(path: Path) -> dict:
@@ -131,29 +135,33 @@ def main() -> int:
     print(f"input {source} ({source.stat().st_size / 1e6:.0f} MB); outputs under {work} "
           f"({filesystem(work)}); output {'indent 1' if args.indented else 'compact'}; "
           f"median of {args.repeat}")
-    header = f"{'operation':<32} {'mdi s':>7} {'peak MB':>8}  {'target':<8}"
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          "(wall times stretch when other work shares the machine; CPU times much less)")
+    header = f"{'operation':<32} {'wall s':>7} {'cpu s':>6} {'peak MB':>8}  {'<= 4 s':<6}"
     if args.md_python:
-        header += f" {'md s':>7} {'md MB':>7} {'ratio':>6}"
+        header += f" {'md wall':>8} {'md cpu':>7} {'md MB':>6} {'ratio wall/cpu':>15}"
     print(header)
     try:
         compare = []  # outputs are compared at the end: loading them here would raise the
         # peak memory that later child processes inherit from this one (Linux keeps maxrss across exec)
         for index, (name, (ours, theirs, is_folder)) in enumerate(OPERATIONS.items()):
             (work / f"op{index}").mkdir()
-            seconds, peak, our_out = measure(lambda out: mdi + fill(ours, source, out) + style,
-                                             work / f"op{index}", is_folder, args.repeat)
+            seconds, cpu, peak, our_out = measure(lambda out: mdi + fill(ours, source, out) + style,
+                                                  work / f"op{index}", is_folder, args.repeat)
             verdict = "ok" if seconds <= TARGET_SECONDS else "OVER"
-            line = f"{name:<32} {seconds:7.2f} {peak:8.0f}  {verdict:<8}"
+            line = f"{name:<32} {seconds:7.2f} {cpu:6.2f} {peak:8.0f}  {verdict:<6}"
             if args.md_python:
                 (work / f"md{index}").mkdir()
-                md_seconds, md_peak, md_out = measure(
+                md_seconds, md_cpu, md_peak, md_out = measure(
                     lambda out: [args.md_python, "-m", MD_MODULE] + fill(theirs, source, out),
                     work / f"md{index}", is_folder, 1)
-                line += f" {md_seconds:7.2f} {md_peak:7.0f} {md_seconds / seconds:5.1f}x"
+                line += (f" {md_seconds:8.2f} {md_cpu:7.2f} {md_peak:6.0f} "
+                         f"{md_seconds / seconds:6.1f}x /{md_cpu / cpu:5.1f}x")
                 compare.append((name, our_out, md_out))
             print(line, flush=True)
         for name, our_out, md_out in compare:
             print(f"{name:<32} outputs {agreement(our_out, md_out)}", flush=True)
+        print(f"load average after: {os.getloadavg()[0]:.1f}")
     finally:
         shutil.rmtree(work)
     return 0

@@ -9,7 +9,7 @@ Filesystem: tmpfs (/dev/shm) for the tree and the output. The results file is
 /tmp/bench/md_1m.json when present (made by shared/bench/make_synthetic.py),
 else generated here deterministically (--generate forces that).
 
-    .venv/bin/python benchmarks/bench_timelapse.py [--images 1000000] [--runs 3] [--keep-tree]
+    .venv/bin/python benchmarks/bench_timelapse.py [--images 1000000] [--runs 3] [--keep] [--generate]
 """
 
 from __future__ import annotations
@@ -98,12 +98,38 @@ def timed_export(results: Path, root: Path, out: Path) -> tuple[float, float, st
     return seconds, cpu, done.stdout
 
 
+def stage_breakdown(results: Path, root: Path, out: Path) -> None:
+    """CPU seconds of each stage, in this process, to show where the time goes."""
+    import megadetector_integrations as mdi
+    from megadetector_integrations.atomic import gc_paused
+    from megadetector_integrations.io import write
+    from megadetector_integrations_timelapse.matching import resolve, scan
+    from megadetector_integrations_timelapse.rules import conform
+
+    stages = {}
+
+    def timed(name, fn):
+        start = time.process_time()
+        value = fn()
+        stages[name] = time.process_time() - start
+        return value
+
+    rf = timed("load (host)", lambda: mdi.load(results))
+    with gc_paused():
+        tree = timed("scan the tree", lambda: scan(root))
+        res = timed("detect prefix + resolve", lambda: resolve([im.file for im in rf.images], tree))
+        done = timed("Timelapse rules", lambda: conform(rf, res.targets, maybe_videos=tree.has_videos))
+        timed("write (host)", lambda: write(done.results, out, indent=None))
+    print("  stages (CPU s): " + ", ".join(f"{k} {v:.2f}" for k, v in stages.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--generate", action="store_true", help="generate the results here even if the shared file exists")
-    parser.add_argument("--keep-tree", action="store_true", help="leave the tree in /dev/shm for the next run")
+    parser.add_argument("--keep", action="store_true",
+                        help=f"leave the tree (and generated results) in {WORK} for the next run")
     args = parser.parse_args()
 
     WORK.mkdir(parents=True, exist_ok=True)
@@ -141,10 +167,11 @@ def main() -> None:
         print(f"  target {TARGET_SECONDS:.0f} s: best wall {min(times) / TARGET_SECONDS:.0%} of it, "
               f"CPU {cpu / TARGET_SECONDS:.0%} of it -> {'OK' if min(times) <= TARGET_SECONDS else 'OVER'}")
         print(f"  output {out.stat().st_size / 1e6:.0f} MB")
+        stage_breakdown(results, root, out)
     finally:
         out.unlink(missing_ok=True)
-        if not args.keep_tree:
-            shutil.rmtree(root, ignore_errors=True)
+        if not args.keep:  # our own folder: the tree and any generated results
+            shutil.rmtree(WORK, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The host's own hook implementations: the MegaDetector reader (it runs
-last, after every plugin's loader) and the built-in filters."""
+last, after every plugin's loader), the built-in filters, and the
+subset, split and merge commands."""
 
 from __future__ import annotations
 

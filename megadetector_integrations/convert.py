@@ -75,7 +75,8 @@ def detection_to_dict(d: Detection) -> dict:
     out = {"category": d.category, "conf": d.conf, "bbox": d.bbox}
     if d.classifications is not None:
         out["classifications"] = d.classifications
-    out.update(d.extra)
+    if d.extra is not NO_EXTRA:
+        out.update(d.extra)
     return out
 
 

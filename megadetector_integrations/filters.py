@@ -129,35 +129,36 @@ class PathOptions:
 def rewrite_paths(results: ResultsFile, options: PathOptions) -> ResultsFile:
     """Keep images matching the query; replace the matched text when asked.
 
-    ``^x`` matches and replaces only a leading ``x``; a plain query replaces
-    every occurrence (as today's tool does); an empty query matches all.
+    ^x matches and replaces only a leading x; a plain query replaces every
+    occurrence (as today's tool does); an empty query matches all, so the
+    replacement is prepended.
     """
     query, replacement = options.query or "", options.replacement
     anchored = query.startswith("^")
     needle = query[1:] if anchored else query
-    images = results.images
-    if anchored and needle:
-        kept = [im for im in images if im.file.startswith(needle)]
-        new_path = (lambda f: replacement + f[len(needle):])
-    elif needle:
-        kept = [im for im in images if needle in im.file]
-        new_path = (lambda f: f.replace(needle, replacement))
+    if anchored:
+        kept = [im for im in results.images if im.file.startswith(needle)]
     else:
-        kept = list(images)
-        new_path = (lambda f: replacement + f)
+        kept = [im for im in results.images if needle in im.file]
     if replacement is None or replacement == needle:  # nothing would change
         return results.with_images(kept)
-    rewritten = [Image(new_path(im.file), im.detections, im.failure, im.extra) for im in kept]
-    _check_rewritten(kept, rewritten)
+    if anchored or not needle:  # a prefix swapped or added: distinct paths stay distinct
+        cut = len(needle)
+        rewritten = [Image(replacement + im.file[cut:], im.detections, im.failure, im.extra) for im in kept]
+    else:
+        rewritten = [Image(im.file.replace(needle, replacement), im.detections, im.failure, im.extra)
+                     for im in kept]
+    empty = next((old for old, new in zip(kept, rewritten) if not new.file), None)
+    if empty is not None:
+        raise MdiError(f"the replacement leaves image {empty.file!r} with an empty path; choose a shorter query")
+    if not anchored and needle:
+        _refuse_shared_paths(kept, rewritten)
     return results.with_images(rewritten)
 
 
-def _check_rewritten(before: list, after: list) -> None:
-    """Refuse a rewrite that empties a path or gives two images the same one."""
+def _refuse_shared_paths(before: list, after: list) -> None:
+    """Refuse a rewrite that gives two images the same path."""
     files = [im.file for im in after]
-    if "" in files:
-        old = before[files.index("")].file
-        raise MdiError(f"the replacement leaves image {old!r} with an empty path; choose a shorter query")
     if len(set(files)) != len(files):
         first: dict[str, str] = {}
         for old, new in zip(before, files):

@@ -48,7 +48,7 @@ class SplitOptions:
     def __attrs_post_init__(self) -> None:
         if self.param and not self.mode.startswith("n-from-"):
             raise OptionError(f"--param {self.param} only applies to the n-from-top and n-from-bottom modes, "
-                           f"not --mode {self.mode}")
+                              f"not --mode {self.mode}")
 
 
 def folder_key(directory: str, options: SplitOptions, file: str) -> str:

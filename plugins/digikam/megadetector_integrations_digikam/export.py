@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import time
 from pathlib import Path
@@ -30,7 +31,7 @@ def export_xmp(results, options) -> Report:
     done = progress(run_jobs(jobs, workers, options.threads), total=len(results.images),
                     desc="removing tags" if options.remove else "tagging")
     counts: collections.Counter = collections.Counter()
-    tag_counts: collections.Counter = collections.Counter()
+    tag_sets: collections.Counter = collections.Counter()  # counted per tag set: far fewer than images
     journal_path = None if options.dry_run else _journal_path(options, images_root)
     with Journal(journal_path) if journal_path else _NoJournal() as journal:
         journal.write(event="start", target="xmp", images=str(images_root), remove=options.remove,
@@ -41,10 +42,13 @@ def export_xmp(results, options) -> Report:
                 problems.append(f"{outcome.file}: {outcome.detail}")
             if outcome.status == "skipped":
                 continue
-            tag_counts.update("|".join(t) for t in job.tags)
+            tag_sets[job.tags] += 1
             if outcome.status != "unchanged":
                 journal.write(event=outcome.status, file=outcome.file, path=outcome.target,
-                              tags=["|".join(t) for t in job.tags], old_xmp=outcome.old_packet)
+                              tags=_joined(job.tags), old_xmp=outcome.old_packet)
+    tag_counts: collections.Counter = collections.Counter()
+    for tags, images in tag_sets.items():
+        tag_counts.update(dict.fromkeys(_joined(tags), images))
     verb = "untagged" if options.remove else "tagged"
     where = "sidecars" if options.sidecar else "embedded XMP"
     changed = counts["written"] + counts["removed"]
@@ -58,6 +62,11 @@ def export_xmp(results, options) -> Report:
         outputs=(str(journal_path),) if journal_path else (),
         problems=tuple(problems), dry_run=options.dry_run,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _joined(tags: tuple) -> tuple[str, ...]:
+    return tuple("|".join(t) for t in tags)
 
 
 def tag_rules(results, options) -> TagRules:
@@ -101,15 +110,16 @@ def make_jobs(results, options, rules: TagRules, images_root: Path, problems: li
             continue
         seen.add(path)
         tags = () if options.remove else rules.tags_for(image)
-        yield Job(image.file, path, tags, roots, options.sidecar, options.sidecar_name == "image.xmp",
-                  options.keep_mtime, options.dry_run)
+        yield Job(image.file, path, safe_path.real_root, tags, roots, options.sidecar,
+                  options.sidecar_name == "image.xmp", options.keep_mtime, options.dry_run)
 
 
 class SafePaths:
     """``paths.safe_join`` as a string, resolving each folder only once.
 
-    The same checks (absolute paths, '..', symlinks leading outside the root),
-    but one ``lstat`` per image instead of a ``realpath`` of its whole path.
+    Absolute paths, '..' and folders that resolve outside the root are refused
+    here; an image that is itself a symlink is checked by the worker that
+    opens it (``files._resolve``), which saves a system call per image.
     """
 
     def __init__(self, root: Path):
@@ -122,14 +132,11 @@ class SafePaths:
         if problem:
             raise ValueError(f"unsafe path {file!r}: {problem}")
         target = os.path.join(self.root, normalize(file))
-        folder, name = os.path.split(target)
+        folder = os.path.dirname(target)
         real_folder = self.real_folders.get(folder)
         if real_folder is None:
-            real_folder = self.real_folders[folder] = os.path.realpath(folder)
-        real = os.path.join(real_folder, name)
-        if os.path.islink(real):
-            real = os.path.realpath(real)
-        if not real.startswith(self.real_root):
+            real_folder = self.real_folders[folder] = os.path.realpath(folder) + os.sep
+        if not real_folder.startswith(self.real_root):
             raise ValueError(f"unsafe path {file!r}: resolves outside {self.root}")
         return target
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import functools
 import os
+import stat
 import threading
 from typing import Iterable, Iterator, NamedTuple, Optional
 
@@ -25,7 +27,8 @@ class Job(NamedTuple):
     """One image to tag. ``tags`` empty with ``remove``: strip our tags."""
 
     file: str  # as in the results file (for messages and the journal)
-    image: str  # absolute path
+    image: str  # path under the image root (its folders already checked to stay inside)
+    real_root: str  # the root's real path with a final separator: a symlinked image must stay in it
     tags: tuple[Tag, ...]
     roots: tuple[str, ...]
     sidecar: bool
@@ -49,11 +52,18 @@ def sidecar_path(image: str, suffix_only: bool) -> str:
     return (os.path.splitext(image)[0] if suffix_only else image) + ".xmp"
 
 
+class UnsafePathError(ValueError):
+    """An image that is a symlink to a file outside the image root."""
+
+
 def tag_file(job: Job) -> Outcome:
     """Tag (or untag) one image; never raises for a bad file, reports it instead."""
     try:
         if job.sidecar:
-            if not os.path.isfile(job.image):
+            mode = os.lstat(job.image).st_mode
+            if stat.S_ISLNK(mode):
+                _resolve(job)
+            elif not stat.S_ISREG(mode):
                 raise FileNotFoundError(job.image)
             return _tag_sidecar(job)
         if not job.image.lower().endswith(JPEG_SUFFIXES):
@@ -62,7 +72,7 @@ def tag_file(job: Job) -> Outcome:
         return _tag_embedded(job)
     except (FileNotFoundError, IsADirectoryError):
         return Outcome(job.file, "skipped", job.image, "image not found")
-    except (JpegError, XmpError) as exc:
+    except (JpegError, XmpError, UnsafePathError) as exc:
         return Outcome(job.file, "skipped", job.image, f"{exc}; left unchanged")
     except OSError as exc:
         return Outcome(job.file, "skipped", job.image, f"cannot read or write: {exc.strerror or exc}")
@@ -88,8 +98,22 @@ def _status(job: Job, old: Optional[bytes], new: Optional[bytes]) -> str:
     return "removed" if not job.tags else "written"
 
 
+def _resolve(job: Job) -> Job:
+    """The job on the file a symlinked image points to, refused when that is outside the root."""
+    real = os.path.realpath(job.image)
+    if not real.startswith(job.real_root):
+        raise UnsafePathError(f"unsafe path {job.file!r}: a symlink to {real}, outside the image folder")
+    return job._replace(image=real)
+
+
 def _tag_embedded(job: Job) -> Outcome:
-    data, stat = _read(job.image)
+    try:  # not following a symlink costs nothing; a symlink (rare) is checked, then its file tagged
+        data, info = _read(job.image, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        job = _resolve(job)
+        data, info = _read(job.image)
     place = find_xmp(data)
     new = updated_packet(place.packet, job.tags, job.roots)
     status = _status(job, place.packet, new)
@@ -98,39 +122,49 @@ def _tag_embedded(job: Job) -> Outcome:
         return outcome._replace(detail=f"XMP too big for a JPEG segment ({len(new):,} bytes); wrote a sidecar instead")
     if status != "unchanged" and not job.dry_run:
         segment = xmp_segment(new) if new is not None else b""
-        _write_atomically(job.image, b"".join((data[:place.start], segment, data[place.end:])), stat, job.keep_mtime)
+        _write_atomically(job.image, b"".join((data[:place.start], segment, data[place.end:])), info, job.keep_mtime)
     return Outcome(job.file, status, job.image, "", _text(place.packet))
 
 
 def _tag_sidecar(job: Job) -> Outcome:
     target = sidecar_path(job.image, job.sidecar_suffix_only)
     try:
-        old, stat = _read(target)
+        old, info = _read(target)
     except FileNotFoundError:
-        old, stat = None, None
+        old, info = None, None
     new = updated_packet(old, job.tags, job.roots)
     status = _status(job, old, new)
     if status != "unchanged" and not job.dry_run:
         if new is None:
             os.unlink(target)  # held only our tags: remove it, as if never written
-        elif stat is None:  # a new sidecar: the image's permissions, the current time
+        elif info is None:  # a new sidecar: the image's permissions, the current time
             _write_atomically(target, new, os.stat(job.image), keep_mtime=False, mode_mask=0o666)
         else:
-            _write_atomically(target, new, stat, job.keep_mtime)
+            _write_atomically(target, new, info, job.keep_mtime)
     return Outcome(job.file, status, target, "", _text(old))
 
 
-def _read(path: str) -> tuple[bytes, os.stat_result]:
-    with open(path, "rb") as fh:
-        return fh.read(), os.fstat(fh.fileno())
+def _read(path: str, flags: int = os.O_RDONLY) -> tuple[bytes, os.stat_result]:
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        data = os.read(fd, info.st_size + 1)  # one read for a whole regular file
+        if len(data) == info.st_size:
+            return data, info
+        chunks = [data]
+        while chunks[-1]:  # short read or a growing file: read to the end
+            chunks.append(os.read(fd, 1 << 20))
+        return b"".join(chunks), info
+    finally:
+        os.close(fd)
 
 
-def _write_atomically(path: str, data: bytes, stat: os.stat_result, keep_mtime: bool,
+def _write_atomically(path: str, data: bytes, info: os.stat_result, keep_mtime: bool,
                       mode_mask: int = 0o7777) -> None:
     """Temporary file beside ``path``, fsync, rename: a reader or a crash sees the old file or the new.
 
     The contract of ``atomic.atomic_write_bytes(keep_stat_of=...)``, but reusing
-    the ``stat`` we already have and plain ``os`` calls: half the time per file,
+    the ``os.stat_result`` we already have and plain ``os`` calls: half the time per file,
     which is most of the cost at thousands of images per second.
     """
     folder, name = os.path.split(path)
@@ -141,12 +175,12 @@ def _write_atomically(path: str, data: bytes, stat: os.stat_result, keep_mtime: 
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fchmod(fd, stat.st_mode & mode_mask)
+            os.fchmod(fd, info.st_mode & mode_mask)
             os.fsync(fd)
         finally:
             os.close(fd)
         if keep_mtime:
-            os.utime(tmp, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            os.utime(tmp, ns=(info.st_atime_ns, info.st_mtime_ns))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
-import attrs
 import pytest
 
 import megadetector_integrations as mdi
@@ -230,18 +228,28 @@ def test_unsafe_missing_repeated_and_truncated_images_are_skipped(sample, tmp_pa
     assert report.counts["written"] == 1
 
 
-def test_symlinks_leading_outside_the_image_root_are_refused(sample, tmp_path):
+def test_symlinks_leading_outside_the_image_root_are_refused(sample, tmp_path, readers):
     images, results = sample
     outside = tmp_path / "outside.jpg"
     shutil.copyfile(images / "site_a/cam_1/IMG_0001.JPG", outside)
     before = outside.read_bytes()
     (images / "site_a/link.jpg").symlink_to(outside)
     (images / "linked_folder").symlink_to(tmp_path, target_is_directory=True)
-    entries = [Image("site_a/link.jpg", ()), Image("linked_folder/outside.jpg", ())]
-    report = mdi.export(results.with_images(entries), "xmp", images=images)
-    assert [p.split(": skipped: ")[1].split(":")[1].strip() for p in report.problems] == [
-        f"resolves outside {images}"] * 2
-    assert outside.read_bytes() == before
+    (images / "site_b/inside.jpg").symlink_to(images / "site_a/cam_2/IMG_0001.JPG")
+    entries = [Image("site_a/link.jpg", ()), Image("linked_folder/outside.jpg", ()), Image("site_b/inside.jpg", ())]
+    for sidecar in (False, True):
+        report = mdi.export(results.with_images(entries), "xmp", images=images, sidecar=sidecar)
+        assert sorted(report.problems) == sorted([
+            f"images[1] 'linked_folder/outside.jpg': skipped: unsafe path 'linked_folder/outside.jpg': "
+            f"resolves outside {images}",
+            f"site_a/link.jpg: unsafe path 'site_a/link.jpg': a symlink to {outside}, outside the image folder; "
+            "left unchanged",
+        ])
+        assert outside.read_bytes() == before and not (tmp_path / "outside.jpg.xmp").exists()
+    # a symlink inside the root: the file it points to is tagged, the link stays a link
+    assert (images / "site_b/inside.jpg").is_symlink()
+    assert readers.exiftool_tags(images / "site_a/cam_2/IMG_0001.JPG")["HierarchicalSubject"] == ["MegaDetector|Empty"]
+    assert readers.exiftool_tags(images / "site_b/inside.jpg.xmp")["HierarchicalSubject"] == ["MegaDetector|Empty"]
 
 
 def test_too_big_for_a_jpeg_segment_falls_back_to_a_sidecar(sample, readers):

@@ -61,6 +61,13 @@ class FolderRules:
 
     def categories_present(self, detections) -> list[str]:
         """Sorted names of the categories whose best confidence reaches their threshold."""
+        if len(detections) == 1:  # the most common case, made cheap
+            d = detections[0]
+            name = self.name_of.get(d.category)
+            if name is None:
+                self.unknown_ids.add(d.category)
+                return []
+            return [name] if d.conf >= self.threshold_of[name] else []
         best: dict[str, float] = {}
         for d in detections:
             name = self.name_of.get(d.category)
@@ -97,9 +104,7 @@ class FolderRules:
         detections = image.detections
         if detections is None:
             return FAILURE
-        if not detections:
-            return EMPTY
-        present = self.categories_present(detections)
+        present = self.categories_present(detections) if detections else ()
         if not present:
             return EMPTY
         if len(present) > 1:

@@ -16,7 +16,7 @@ from typing import Any, Mapping, NamedTuple, Sequence
 import attrs
 from megadetector_integrations.paths import normalize, path_problem
 
-from .assign import FolderRules
+from .assign import EMPTY, FolderRules
 from .transfer import is_partial_copy, same_content
 
 
@@ -63,14 +63,12 @@ def build(images: Sequence, rules: FolderRules, images_root: str, out_root: str,
     if sorted_prefix or _need_care(files):
         files = _checked_files(files, sorted_prefix, plan.refused)
     folder_of = rules.folder
-    for file, image in zip(files, images):
-        if file is None:
-            continue
-        folder = folder_of(image)
-        if skip_empty and folder == "empty":
-            plan.skipped_empty += 1
-            continue
-        plan.placements.append(Placement(file, folder, image))
+    plan.placements = [Placement(file, folder_of(image), image)
+                       for file, image in zip(files, images) if file is not None]
+    if skip_empty:
+        kept = [p for p in plan.placements if p.folder != EMPTY]
+        plan.skipped_empty = len(plan.placements) - len(kept)
+        plan.placements = kept
     return plan
 
 
@@ -88,10 +86,11 @@ def _checked_files(files: list[str], sorted_prefix: str | None, refused: list[st
     for i, file in enumerate(files):
         where = f"images[{i}] {file!r}: file"
         problem = path_problem(file)
-        normal = normalize(file)
+        segments = normalize(file).split("/")
+        normal = "/".join(s for s in segments if s not in ("", "."))  # 'a//./b' is 'a/b'
         if problem:
             refused.append(f"{where}: {problem}; refused (never written outside the output folder)")
-        elif not normal or normal.endswith("/"):
+        elif segments[-1] in ("", "."):
             refused.append(f"{where}: not a file path; refused")
         elif sorted_prefix and normal.startswith(sorted_prefix):
             refused.append(f"{where}: lies inside the output folder; refused (it would sort sorted output)")
@@ -149,26 +148,29 @@ def survey(placements: list[Placement], images_root: str, out_root: str, mode: s
     folder does not lead elsewhere through a symbolic link.
     """
     listing = Listing()
+    src_verdicts: dict[str, bool] = {}
+    dst_verdicts: dict[str, bool] = {}
     sources: dict[str, frozenset | None] = {}
     targets: dict[tuple[str, str], frozenset | None] = {}
     by_status: dict[Status, list[Placement]] = {s: [] for s in Status}
     todo = by_status[Status.TODO]
     wanted: set[tuple[str, str]] = set()
     for p in placements:
-        parent, _, name = p.file.rpartition("/")
+        file, folder, _ = p
+        parent, _, name = file.rpartition("/")
         names = sources.get(parent, _UNSEEN)
         if names is _UNSEEN:
             names = sources[parent] = _listed_inside(listing, _join(images_root, parent), images_root,
-                                                     check=mode == "move")
-        key = (p.folder, parent)
+                                                     src_verdicts if mode == "move" else None)
+        key = (folder, parent)
         dst_names = targets.get(key, _UNSEEN)
         if dst_names is _UNSEEN:
-            dst_names = targets[key] = _listed_inside(listing, _join(f"{out_root}/{p.folder}", parent),
-                                                      out_root, check=True)
+            dst_names = targets[key] = _listed_inside(listing, _join(f"{out_root}/{folder}", parent),
+                                                      out_root, dst_verdicts)
         if names is None or dst_names is None:
             by_status[Status.OUTSIDE].append(p)
         elif name in dst_names:
-            status = _existing(f"{images_root}/{p.file}", f"{out_root}/{p.dst}", name in names, mode,
+            status = _existing(f"{images_root}/{file}", f"{out_root}/{p.dst}", name in names, mode,
                                earlier.get(p.dst))
             by_status[status].append(p)
         elif name in names:
@@ -187,11 +189,28 @@ def _join(root: str, parent: str) -> str:
     return f"{root}/{parent}" if parent else root
 
 
-def _listed_inside(listing: Listing, folder: str, root: str, check: bool) -> frozenset | None:
-    """The folder's names, or ``None`` when (checked) it resolves outside ``root``."""
-    if check and not inside(os.path.realpath(folder) + "/", root):
+def _listed_inside(listing: Listing, folder: str, root: str, verdicts: dict | None) -> frozenset | None:
+    """The folder's names, or ``None`` when (checked, if ``verdicts`` is given) it
+    leads outside ``root``."""
+    if verdicts is not None and not _leads_inside(folder, root, verdicts):
         return None
     return listing.names(folder)
+
+
+def _leads_inside(folder: str, root: str, verdicts: dict[str, bool]) -> bool:
+    """Whether ``folder`` (below ``root``) stays inside ``root`` through any symbolic
+    link: decided by itself or, when it does not exist yet, its nearest existing
+    ancestor. Each folder is looked at once."""
+    verdict = verdicts.get(folder)
+    if verdict is None:
+        if folder == root:
+            verdict = True
+        elif os.path.lexists(folder):
+            verdict = inside(os.path.realpath(folder) + "/", root)
+        else:
+            verdict = _leads_inside(folder.rpartition("/")[0], root, verdicts)
+        verdicts[folder] = verdict
+    return verdict
 
 
 def _existing(src: str, dst: str, src_exists: bool, mode: str, earlier_op: str | None) -> Status:

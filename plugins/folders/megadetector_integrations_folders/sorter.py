@@ -33,6 +33,8 @@ JOURNAL_NAME = "mdi-folders-journal.jsonl"
 BATCH = 256  # journal records written (and flushed) together, before their files
 #: Test hook: seconds to sleep after each file, so a test can interrupt a run mid-way.
 DELAY_ENV = "MDI_FOLDERS_TEST_DELAY"
+#: Folders whose images are copied as they are even when rendering (nothing to draw).
+UNRENDERED_FOLDERS = (EMPTY, FAILURE)
 VERBS = {"copy": "copied", "move": "moved", "hardlink": "hard-linked", "symlink": "symlinked",
          "reflink": "cloned"}
 
@@ -206,10 +208,7 @@ def _place(todo, new_folders: list[str], images_root: str, out_root: str, option
         pool = _thread_pool(options.workers or _auto_workers(todo, images_root, options.mode))
         for start in _progress(range(0, len(todo), BATCH), len(todo)):
             batch = todo[start:start + BATCH]
-            by_op: dict[str, list] = {}
-            for p, _ in batch:
-                by_op.setdefault(action.op_for(p), []).append((p.file, p.dst))
-            for op, files in by_op.items():
+            for op, files in action.journal_entries(batch).items():
                 journal.add(op=op, files=files)
             journal.flush()
             for problem in (pool.map(action, batch) if pool else map(action, batch)):
@@ -300,23 +299,30 @@ class _Action:
             self.renderer = Renderer(options, rules)
 
     def rendered(self, p: Placement) -> bool:
-        return self.renderer is not None and p.folder not in (EMPTY, FAILURE)
+        return self.renderer is not None and p.folder not in UNRENDERED_FOLDERS
 
-    def op_for(self, p: Placement) -> str:
-        return "render" if self.rendered(p) else self.mode
+    def journal_entries(self, batch) -> dict[str, list[tuple[str, str]]]:
+        """Operation → ``(source, destination)`` pairs (relative paths) for a batch."""
+        if self.renderer is None:
+            return {self.mode: [(p.file, f"{p.folder}/{p.file}") for p, _ in batch]}
+        by_op: dict[str, list] = {}
+        for p, _ in batch:
+            by_op.setdefault("render" if self.rendered(p) else self.mode, []).append((p.file, p.dst))
+        return by_op
 
     def __call__(self, item) -> str | None:
         p, status = item
-        src = f"{self.images_root}/{p.file}"
-        dst = f"{self.out_root}/{p.folder}/{p.file}"
+        file, folder, image = p
+        src = f"{self.images_root}/{file}"
+        dst = f"{self.out_root}/{folder}/{file}"
         try:
-            if status is Status.FINISH_MOVE:
-                os.unlink(src)
-                return None
-            if status is Status.REDO:
-                os.unlink(dst)  # a partial copy of ours
-            if self.renderer is not None and self.rendered(p):
-                self.renderer.render(p.image, src, dst, part_path(dst))
+            if status is not Status.TODO:
+                if status is Status.FINISH_MOVE:
+                    os.unlink(src)
+                    return None
+                os.unlink(dst)  # REDO: a partial copy of ours
+            if self.renderer is not None and folder not in UNRENDERED_FOLDERS:
+                self.renderer.render(image, src, dst, part_path(dst))
             else:
                 self.put(src, dst)
         except OSError as exc:

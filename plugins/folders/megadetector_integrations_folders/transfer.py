@@ -6,7 +6,7 @@ refuses to replace a file that appeared meanwhile.
 
 A copy is written straight to its destination and gets the original's
 modification time last, as its mark of completion. (A temporary name and a
-rename would cost a third of a small file's copy time.) Only a killed process
+rename would add a third to a small file's copy time.) Only a killed process
 leaves a partial copy: always a strict prefix of its original, with a
 different time. ``is_partial_copy`` recognizes it, so a re-run replaces it and
 undo removes it.

@@ -3,7 +3,7 @@
 import itertools
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import megadetector_integrations as mdi
@@ -145,3 +145,21 @@ def test_named_thresholds_override_the_default_and_category_threshold():
 def test_thresholds_outside_zero_to_one_are_refused(bad):
     with pytest.raises(ValueError, match="not between 0 and 1"):
         FoldersOptions(images=".", out="o", **bad)
+
+
+@given(st.lists(st.text(alphabet="ab./\\:C ", min_size=0, max_size=12), min_size=1, max_size=8))
+@example([".", "a/.", "a/./b", "", "a//b", "./", "a\\b", "..", "a/../b", "/a", "C:b"])
+def test_planned_destinations_never_leave_the_output_folder(files):
+    import os
+
+    from megadetector_integrations_folders.plan import build
+
+    images = [Image(f, ()) for f in files]
+    rules = FolderRules(CATS, None, Thresholds(0.2))
+    plan = build(images, rules, "/data/images", "/data/out")
+    for p in plan.placements:
+        dst = os.path.normpath(f"/data/out/{p.dst}")
+        src = os.path.normpath(f"/data/images/{p.file}")
+        assert dst.startswith("/data/out/empty/") and src.startswith("/data/images/")
+        assert dst == f"/data/out/empty/{p.file}"  # already in normal form
+    assert len(plan.placements) + len(plan.refused) == len(files)

@@ -17,7 +17,7 @@ import attrs
 from megadetector_integrations.errors import MdiError, ResultsError
 
 from . import AVOID_NAME
-from .matching import TIMELAPSE_TYPES, Tree, detect_prefix, extension, is_timelapse_video, normalize, resolve
+from .matching import TIMELAPSE_TYPES, Tree, extension, is_timelapse_video, normalize, resolve
 
 #: Findings listed per rule unless ``--all``.
 SHOWN_PER_RULE = 10
@@ -192,17 +192,31 @@ def check_document(doc: Any, path: Path, tree: Tree) -> list[Finding]:
 
 def _prefix_hint(files: list, tree: Tree) -> str:
     paths = [f for f in files if isinstance(f, str)]
-    res = resolve(paths, tree, detect_prefix([normalize(p).lower() for p in paths], tree))
+    res = resolve(paths, tree)
     return (f"hint: `mdi export timelapse RESULTS --root {tree.root}` would {res.prefix.describe()}, "
             f"matching {res.matched:,} of {len(paths):,} entries, and fix the other findings")
 
 
+def _print_findings(findings: list, source: Path, show_all: bool, out) -> set:
+    """One line per finding (the first few of each rule unless ``show_all``); returns the rules."""
+    per_rule: dict = {}
+    for f in findings:
+        per_rule[f.rule] = per_rule.get(f.rule, 0) + 1
+        if show_all or per_rule[f.rule] <= SHOWN_PER_RULE:
+            print(f"{source}: {f.format()}", file=out)
+    for rule, n in per_rule.items():
+        if not show_all and n > SHOWN_PER_RULE:
+            print(f"{source}: ... {n - SHOWN_PER_RULE:,} more [{rule}] (--all lists them)", file=out)
+    return set(per_rule)
+
+
 def run_check(results: Path, root: Path, show_all: bool = False, out=None) -> int:
-    out = out or sys.stdout
+    """``mdi timelapse check``: exit status 0 when Timelapse will read everything, else 1."""
     from megadetector_integrations.io import parse_json
 
     from .export import open_root
 
+    out = out or sys.stdout
     try:
         data = results.read_bytes()
     except OSError as exc:
@@ -214,20 +228,12 @@ def run_check(results: Path, root: Path, show_all: bool = False, out=None) -> in
         print(f"{results}: {exc.problems[0].message} [json]", file=out)
         return 1
     findings = check_document(doc, results, tree)
-    shown: dict = {}
-    for f in findings:
-        shown[f.rule] = shown.get(f.rule, 0) + 1
-        if show_all or shown[f.rule] <= SHOWN_PER_RULE:
-            print(f"{results}: {f.format()}", file=out)
-    for rule, n in shown.items():
-        if not show_all and n > SHOWN_PER_RULE:
-            print(f"{results}: ... {n - SHOWN_PER_RULE:,} more [{rule}] (--all lists them)", file=out)
-    n_images = len(doc.get("images") or ()) if isinstance(doc, dict) else 0
+    rules = _print_findings(findings, results, show_all, out)
+    images = [im for im in doc.get("images") or () if isinstance(im, dict)] if isinstance(doc, dict) else []
     if not findings:
-        print(f"{results}: ready for Timelapse ({n_images:,} entries, all found under {root})", file=out)
+        print(f"{results}: ready for Timelapse ({len(images):,} entries, all found under {root})", file=out)
         return 0
-    if "not-found" in shown or "absolute-path" in shown or "dot-slash" in shown:
-        files = [im.get("file") for im in doc.get("images") or () if isinstance(im, dict)]
-        print(_prefix_hint(files, tree), file=out)
-    print(f"{results}: {len(findings):,} finding(s) in {len(shown)} rule(s)", file=out)
+    if rules & {"not-found", "absolute-path", "dot-slash"}:
+        print(_prefix_hint([im.get("file") for im in images], tree), file=out)
+    print(f"{results}: {len(findings):,} finding(s) in {len(rules)} rule(s)", file=out)
     return 1

@@ -32,7 +32,7 @@ def open_root(root: Path) -> Tree:
 def match(results: ResultsFile, tree: Tree, options: TimelapseOptions) -> Resolution:
     """Resolve every entry, with the user's prefix or the detected one."""
     prefix = None
-    if options.prefix_strip is not None or options.prefix_add is not None:
+    if _manual(options):
         prefix = Prefix(folder_prefix(options.prefix_strip).lower(), folder_prefix(options.prefix_add))
     return resolve([im.file for im in results.images], tree, prefix)
 
@@ -68,10 +68,23 @@ def _refuse(results: ResultsFile, res: Resolution, tree: Tree, options: Timelaps
         f"{tree.root} ({res.prefix.describe()}; {len(tree.files):,} images/videos found there); "
         f"--min-match-share is {options.min_match_share:.0%}. Not matched, e.g.:",
         *(f"  {u}" for u in unmatched),
+        *_automatic_alternative(results, tree, options),
         "Check --root (the folder holding the .tdb), set the prefix by hand with --prefix-strip /"
         " --prefix-add, or add --force to write the matching entries anyway.",
     ]
     return MdiError("\n".join(lines))
+
+
+def _manual(options: TimelapseOptions) -> bool:
+    return options.prefix_strip is not None or options.prefix_add is not None
+
+
+def _automatic_alternative(results: ResultsFile, tree: Tree, options: TimelapseOptions) -> list[str]:
+    """When a hand-set prefix fails, what automatic detection would match instead."""
+    if not _manual(options):
+        return []
+    auto = resolve([im.file for im in results.images], tree)
+    return [f"Without --prefix-strip/--prefix-add: {auto.prefix.describe()}, matching {auto.matched:,}."]
 
 
 def _final_targets(results: ResultsFile, res: Resolution, keep_missing: bool, counts: Counter) -> list:
@@ -159,7 +172,8 @@ def _export(results: ResultsFile, options: TimelapseOptions) -> Report:
     if res.share < options.min_match_share and not options.force:
         raise _refuse(results, res, tree, options)
     counts: Counter = Counter({"entries in the results": len(res.targets), "matched a file": res.matched})
-    done = conform(results, _final_targets(results, res, options.keep_missing, counts), options.video_frame_rate)
+    targets = _final_targets(results, res, options.keep_missing, counts)
+    done = conform(results, targets, options.video_frame_rate, maybe_videos=tree.has_videos or options.keep_missing)
     if done.videos_without_frame_rate:
         shown = ", ".join(map(repr, done.videos_without_frame_rate[:5]))
         raise MdiError(

@@ -93,6 +93,7 @@ class Tree:
     folders_holding: dict
     unreadable: tuple = ()
     case_clashes: int = 0
+    has_videos: bool = True
 
 
 def scan(root: Path) -> Tree:
@@ -102,6 +103,7 @@ def scan(root: Path) -> Tree:
     holding: dict = {}
     unreadable: list = []
     seen = 0
+    has_videos = False
     types = tuple(TIMELAPSE_TYPES)
     pending = [(str(root), "", "")]
     while pending:
@@ -122,15 +124,17 @@ def scan(root: Path) -> Tree:
             unreadable.append(f"{rel or '.'}: {exc.strerror}")
             continue
         # One lower() per folder, on the joined names: the loop body is what costs.
-        keys = (rel_lower + ("\n" + rel_lower).join(names).lower()).split("\n")
+        joined = rel_lower + ("\n" + rel_lower).join(names).lower() + "\n"
+        keys = joined.split("\n")[:-1]
         if len(keys) != len(names):  # a name holding a newline
             keys = [rel_lower + n.lower() for n in names]
+        has_videos = has_videos or any(ext + "\n" in joined for ext in VIDEO_TYPES)
         found = [(k, rel + n) for n, k in zip(names, keys) if k.endswith(types)]
         seen += len(found)
         files.update(found)
     # Names differing only in case can share a folder on case-sensitive disks
     # only; Timelapse (Windows) could not hold both, so one is kept.
-    return Tree(root, files, folders, holding, tuple(unreadable), seen - len(files))
+    return Tree(root, files, folders, holding, tuple(unreadable), seen - len(files), has_videos)
 
 
 @attrs.frozen(slots=True)

@@ -1,9 +1,9 @@
 """Timelapse's reading rules, applied to a results model before it is written.
 
 Each rule avoids one silent trap of Timelapse's importer (timelapse.md
-B.10-B.11): category "0" shown as Empty, duplicate names that stop the import
-with a question, the AddaxAI warning, default thresholds, videos whose boxes
-are dropped. The host writer already gives a string ``format_version``,
+B.10-B.11): category "0" shown as Empty, duplicate or blank names that stop
+the import with a question, the AddaxAI warning, thresholds left at Timelapse's
+defaults, videos whose boxes are dropped. The host writer already gives a string ``format_version``,
 ``detections: null`` for failures and no ``null`` classifications.
 """
 
@@ -14,7 +14,7 @@ from typing import Mapping, Optional, Sequence
 
 import attrs
 
-from megadetector_integrations.model import CURRENT_FORMAT_VERSION, Detection, Image, ResultsFile
+from megadetector_integrations.model import CURRENT_FORMAT_VERSION, NO_EXTRA, Detection, Image, ResultsFile
 from megadetector_integrations.progress import progress
 from megadetector_integrations.thresholds import (
     detector_thresholds,
@@ -24,7 +24,7 @@ from megadetector_integrations.thresholds import (
 
 from .matching import VIDEO_TYPES
 
-#: What Timelapse shows for a missing detector name or version.
+#: Written where the results do not say (detector or classifier name, completion time).
 UNKNOWN = "unknown"
 
 
@@ -212,33 +212,62 @@ class Conformed:
     videos_without_frame_rate: list
 
 
-def conform(rf: ResultsFile, targets: Sequence[Optional[str]], frame_rate: Optional[float] = None) -> Conformed:
-    """``rf`` as Timelapse should read it: entries moved to ``targets`` (None: left out)."""
+#: Entries handled between two progress-bar updates.
+CHUNK = 20_000
+
+
+@attrs.frozen(slots=True)
+class _Context:
+    """What the careful path of ``conform`` needs for each entry."""
+
+    plan: CategoryPlan
+    remap: bool
+    frame_rate: Optional[float]
+    notes: Counter
+    no_rate: list
+
+
+def _conform_image(im: Image, target: str, video: bool, ctx: _Context) -> Image:
+    """The careful path: failure form, category ids, video fields."""
+    dets, failure, extra = im.detections, im.failure, im.extra
+    if failure is not None:
+        dets = None  # Timelapse: "detections": null means not processed
+    elif dets is None:
+        failure = "no detections recorded"
+        ctx.notes["entries without detections marked as failed"] += 1
+    if dets and ctx.remap:
+        dets = tuple(_remap_detection(d, ctx.plan) for d in dets)
+    if video and failure is None:
+        dets, extra = _video_fixes(im, dets, ctx.frame_rate, ctx.notes, ctx.no_rate)
+    return Image(target, dets, failure, extra)
+
+
+def conform(rf: ResultsFile, targets: Sequence[Optional[str]], frame_rate: Optional[float] = None,
+            maybe_videos: bool = True) -> Conformed:
+    """``rf`` as Timelapse should read it: entries moved to ``targets`` (None: left out).
+
+    Most entries only change path; they take a fast path. ``maybe_videos=False``
+    (no video among the targets) spares the extension test.
+    """
     notes: Counter = Counter()
     plan = plan_categories(rf, notes)
-    remap = bool(plan.detection_map or plan.classification_map)
-    no_rate: list = []
-    images = []
+    ctx = _Context(plan, bool(plan.detection_map or plan.classification_map), frame_rate, notes, [])
+    fast = not ctx.remap
+    images: list = []
     append = images.append
-    for im, target in progress(zip(rf.images, targets), total=len(targets), desc="Timelapse rules"):
-        if target is None:
-            continue
-        dets, failure = im.detections, im.failure
-        video = target[-4:].lower() in VIDEO_TYPES or im.extra.get("frame_rate") is not None
-        if not remap and not video and (dets is None) == (failure is not None):
-            append(im if im.file == target else Image(target, dets, failure, im.extra))
-            continue
-        extra = im.extra
-        if failure is not None:
-            dets = None  # Timelapse: "detections": null means not processed
-        elif dets is None:
-            failure = "no detections recorded"
-            notes["entries without detections marked as failed"] += 1
-        if dets and remap:
-            dets = tuple(_remap_detection(d, plan) for d in dets)
-        if video and failure is None:
-            dets, extra = _video_fixes(im, dets, frame_rate, notes, no_rate)
-        append(Image(target, dets, failure, extra))
+    all_images = rf.images
+    for start in progress(range(0, len(targets), CHUNK), total=-(-len(targets) // CHUNK),
+                          desc="Timelapse rules", unit="chunk"):
+        for im, target in zip(all_images[start:start + CHUNK], targets[start:start + CHUNK]):
+            if target is None:
+                continue
+            extra = im.extra
+            video = (maybe_videos and target[-4:].lower() in VIDEO_TYPES) or (
+                extra is not NO_EXTRA and extra.get("frame_rate") is not None)
+            if fast and not video and (im.detections is None) is (im.failure is not None):
+                append(im if im.file == target else Image(target, im.detections, im.failure, extra))
+            else:
+                append(_conform_image(im, target, video, ctx))
     results = attrs.evolve(
         rf,
         images=tuple(images),
@@ -247,4 +276,4 @@ def conform(rf: ResultsFile, targets: Sequence[Optional[str]], frame_rate: Optio
         classification_categories=plan.classification_categories,
         classification_category_descriptions=plan.descriptions,
     )
-    return Conformed(results, notes, no_rate)
+    return Conformed(results, notes, ctx.no_rate)

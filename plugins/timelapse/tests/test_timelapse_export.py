@@ -97,6 +97,8 @@ def test_manual_prefix(tmp_path):
     export(tmp_path, results_doc([f"old/{f}" for f in SITE_A]), root,
            prefix_strip="OLD\\", prefix_add="new")
     assert files_of(read_out(root / "recognitionData.json")) == [f"new/{f}" for f in SITE_A]
+    with pytest.raises(MdiError, match="Without --prefix-strip/--prefix-add: strip 'old/' and add 'new/', matching 3"):
+        export(tmp_path, results_doc([f"old/{f}" for f in SITE_A]), root, prefix_strip="wrong", overwrite=True)
 
 
 def test_missing_entries_dropped_reported_or_kept(tmp_path):

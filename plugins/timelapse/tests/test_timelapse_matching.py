@@ -57,3 +57,6 @@ def test_scan_skips_other_types_and_reports_case_clashes(tmp_path):
     tree = scan(tmp_path)
     assert set(tree.files) == {"a/x.jpg", "a/z.mov", "b.jpeg/inside.jpg"}
     assert tree.case_clashes == 1
+    assert tree.has_videos
+    (tmp_path / "a" / "z.MOV").unlink()
+    assert not scan(tmp_path).has_videos
