@@ -4,12 +4,12 @@ Nothing here overwrites: new files are created exclusively (``O_EXCL``, links
 and renames after ``plan.survey`` found the name free), so the kernel itself
 refuses to replace a file that appeared meanwhile.
 
-A copy is written straight to its destination and gets the original's
-modification time last, as its mark of completion. (A temporary name and a
-rename would add a third to a small file's copy time.) Only a killed process
-leaves a partial copy: always a strict prefix of its original, with a
-different time. ``is_partial_copy`` recognizes it, so a re-run replaces it and
-undo removes it.
+A copy is written under a temporary name beside its destination
+(``part_path``) and given its real name only when complete, so no one ever
+sees half a file under a real name; a killed run leaves at most a temporary
+file, which the next run overwrites and undo removes. (Copies made by older
+versions straight to their destination are still recognized by
+``is_partial_copy``.)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import stat
 
 PART_SUFFIX = ".mdi-part"
 FICLONE = 0x40049409  # linux/fs.h: _IOW(0x94, 9, int)
-_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_OVERWRITE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
 _READ = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 #: errno values meaning "this kernel/filesystem cannot do that", not "the file is bad".
 _UNSUPPORTED = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTTY,
@@ -90,10 +90,11 @@ def copy_file(src: str, dst: str, clone: bool = False) -> bool:
     With ``clone``, try a reflink first. Returns whether the copy is a clone.
     A failed copy is removed.
     """
+    tmp = part_path(dst)
     fin = os.open(src, _READ)
     try:
         st = os.fstat(fin)
-        fout = os.open(dst, _CREATE, st.st_mode & 0o777)
+        fout = os.open(tmp, _OVERWRITE, st.st_mode & 0o777)  # a leftover of a killed run is ours
         try:
             cloned = clone and _clone(fin, fout)
             if not cloned:
@@ -101,12 +102,31 @@ def copy_file(src: str, dst: str, clone: bool = False) -> bool:
             os.utime(fout, ns=(st.st_atime_ns, st.st_mtime_ns))
         except BaseException:
             os.close(fout)
-            os.unlink(dst)
+            os.unlink(tmp)
             raise
         os.close(fout)
     finally:
         os.close(fin)
+    publish(tmp, dst)
     return cloned
+
+
+def publish(tmp: str, dst: str) -> None:
+    """Give a finished file its real name, never replacing a file that appeared
+    meanwhile: a hard link refuses an existing name; where links are not
+    supported (FAT, exFAT cards), a checked rename."""
+    try:
+        os.link(tmp, dst)
+    except OSError as exc:
+        if exc.errno == errno.EEXIST or exc.errno not in _UNSUPPORTED | {errno.EMLINK}:
+            os.unlink(tmp)
+            raise
+        if os.path.lexists(dst):
+            os.unlink(tmp)
+            raise FileExistsError(errno.EEXIST, "destination appeared meanwhile", dst) from None
+        os.rename(tmp, dst)
+        return
+    os.unlink(tmp)
 
 
 def move_file(src: str, dst: str) -> None:
