@@ -195,6 +195,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("mdi: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `mdi validate big.json | head`: the reader left
+        sys.stderr.close()
+        return 141
 
 
 if __name__ == "__main__":

@@ -559,10 +559,8 @@ def run_subset(args) -> int:
     results = load(args.input)
     kept = apply_filters(results, chosen)
     names = ", ".join(f.name for f, _ in chosen) or "none"
-    n_dets = sum(len(im.detections or ()) for im in kept.images)
     if not args.dry_run:
         write(kept, args.output, None if args.compact else 1)
     summary = f"{args.output}: {len(kept.images):,} of {len(results.images):,} images (filters: {names})"
-    print(Report("subset", summary, counts={"images": len(kept.images), "detections": n_dets},
-                 outputs=(args.output,), dry_run=args.dry_run).format())
+    print(Report("subset", summary, outputs=(args.output,), dry_run=args.dry_run).format())
     return 0

@@ -1,7 +1,7 @@
 """Putting one file in place: copy, clone (reflink), hard link, symbolic link, move.
 
-Nothing here overwrites: new files are created exclusively (``O_EXCL``, links
-and renames after ``plan.survey`` found the name free), so the kernel itself
+Nothing here overwrites: new names are taken only by operations that refuse an existing one (links,
+and checked renames after ``plan.survey`` found the name free), so the kernel itself
 refuses to replace a file that appeared meanwhile.
 
 A copy is written under a temporary name beside its destination
