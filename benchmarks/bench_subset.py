@@ -8,11 +8,17 @@ checks the 4 s target at 1M images.
 
 Outputs go to fresh folders on tmpfs (/dev/shm) by default (--work to change;
 the filesystem is printed). The input is made by ../shared/bench/make_synthetic.py
-when missing.
+(the generator of the baseline figures) when missing, or by synthetic.py here
+when that generator is not around.
 
-With --md-python (a Python that has `megadetector` 10.0.28 installed), the same
-operations also run through subset_json_detector_output, with the ratio and
-whether the two outputs agree image for image.
+When `megadetector` 10.0.28 is installed (in this Python, or in the one given
+by --md-python), the same operations also run through its
+subset_json_detector_output, with the ratios and whether the two outputs agree
+image for image. Its own venv, for example:
+
+    python3 -m venv /tmp/mdvenv && /tmp/mdvenv/bin/pip install --no-deps megadetector==10.0.28
+    /tmp/mdvenv/bin/pip install pandas numpy pillow tqdm jsonpickle requests \
+        opencv-python-headless pytest humanfriendly python-dateutil
 
     .venv/bin/python benchmarks/bench_subset.py --images 1000000
     .venv/bin/python benchmarks/bench_subset.py --images 100000 --md-python /tmp/mdvenv/bin/python
@@ -21,6 +27,7 @@ whether the two outputs agree image for image.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import statistics
@@ -113,6 +120,39 @@ def filesystem(path: Path) -> str:
     return result.stdout.split()[-1] if result.returncode == 0 else "unknown"
 
 
+def input_file(n_images: int) -> Path:
+    """The synthetic input: the baseline's generator when present (the same data
+    the megadetector figures were measured on), else this folder's synthetic.py."""
+    if not GENERATOR.exists():
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from synthetic import synthetic_file
+
+        return synthetic_file(n_images, Path("/tmp/bench"))
+    source = Path(f"/tmp/bench/md_{n_images // 1000}k.json".replace("1000k", "1m"))
+    if not source.exists():
+        source.parent.mkdir(parents=True, exist_ok=True)
+        print(f"making {source} ...", flush=True)
+        subprocess.run([sys.executable, str(GENERATOR), "--n-images", str(n_images), "--out", str(source)],
+                       check=True)
+    return source
+
+
+def bench_operation(operation, source: Path, work: Path, mdi: list[str], style: list[str], args):
+    """One table row: our timings, and megadetector's when it is available."""
+    name, (ours, theirs, is_folder) = operation
+    (work / "mdi").mkdir(parents=True)
+    seconds, cpu, peak, our_out = measure(lambda out: mdi + fill(ours, source, out) + style,
+                                          work / "mdi", is_folder, args.repeat)
+    line = f"{name:<32} {seconds:7.2f} {cpu:6.2f} {peak:8.0f}  {'ok' if seconds <= TARGET_SECONDS else 'OVER':<6}"
+    if not args.md_python:
+        return line, []
+    (work / "md").mkdir()
+    md_seconds, md_cpu, md_peak, md_out = measure(
+        lambda out: [args.md_python, "-m", MD_MODULE] + fill(theirs, source, out), work / "md", is_folder, 1)
+    line += f" {md_seconds:8.2f} {md_cpu:7.2f} {md_peak:6.0f} {md_seconds / seconds:6.1f}x /{md_cpu / cpu:5.1f}x"
+    return line, [(name, our_out, md_out)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=1_000_000, help="images in the synthetic file")
@@ -120,15 +160,13 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/dev/shm"), help="where outputs go (default tmpfs)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per operation (median)")
     parser.add_argument("--indented", action="store_true", help="write indent 1 (default: --compact)")
-    parser.add_argument("--md-python", help="a Python with megadetector installed, to compare with")
+    parser.add_argument("--md-python", help="a Python with megadetector installed, to compare with "
+                        "(default: this one, when it has megadetector)")
     args = parser.parse_args()
+    if args.md_python is None and importlib.util.find_spec("megadetector") is not None:
+        args.md_python = sys.executable
 
-    source = args.data or Path(f"/tmp/bench/md_{args.images // 1000}k.json".replace("1000k", "1m"))
-    if not source.exists():
-        source.parent.mkdir(parents=True, exist_ok=True)
-        print(f"making {source} ...", flush=True)
-        subprocess.run([sys.executable, str(GENERATOR), "--n-images", str(args.images), "--out", str(source)],
-                       check=True)
+    source = args.data or input_file(args.images)
     mdi = [str(Path(sys.executable).parent / "mdi")]
     style = [] if args.indented else ["--compact"]
     work = Path(tempfile.mkdtemp(prefix="mdi-bench-subset-", dir=args.work))
@@ -144,21 +182,10 @@ def main() -> int:
     try:
         compare = []  # outputs are compared at the end: loading them here would raise the
         # peak memory that later child processes inherit from this one (Linux keeps maxrss across exec)
-        for index, (name, (ours, theirs, is_folder)) in enumerate(OPERATIONS.items()):
-            (work / f"op{index}").mkdir()
-            seconds, cpu, peak, our_out = measure(lambda out: mdi + fill(ours, source, out) + style,
-                                                  work / f"op{index}", is_folder, args.repeat)
-            verdict = "ok" if seconds <= TARGET_SECONDS else "OVER"
-            line = f"{name:<32} {seconds:7.2f} {cpu:6.2f} {peak:8.0f}  {verdict:<6}"
-            if args.md_python:
-                (work / f"md{index}").mkdir()
-                md_seconds, md_cpu, md_peak, md_out = measure(
-                    lambda out: [args.md_python, "-m", MD_MODULE] + fill(theirs, source, out),
-                    work / f"md{index}", is_folder, 1)
-                line += (f" {md_seconds:8.2f} {md_cpu:7.2f} {md_peak:6.0f} "
-                         f"{md_seconds / seconds:6.1f}x /{md_cpu / cpu:5.1f}x")
-                compare.append((name, our_out, md_out))
+        for index, operation in enumerate(OPERATIONS.items()):
+            line, outputs = bench_operation(operation, source, work / f"op{index}", mdi, style, args)
             print(line, flush=True)
+            compare += outputs
         for name, our_out, md_out in compare:
             print(f"{name:<32} outputs {agreement(our_out, md_out)}", flush=True)
         print(f"load average after: {os.getloadavg()[0]:.1f}")

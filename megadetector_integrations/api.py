@@ -13,6 +13,8 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from .errors import MdiError, Problem, ResultsError
 from .model import ResultsFile
 from .registry import Report
@@ -33,18 +35,22 @@ def _read_bytes(path: Path) -> bytes:
         raise MdiError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def load(path: os.PathLike | str) -> ResultsFile:
+def load(path: os.PathLike | str, **loader_options: Any) -> ResultsFile:
     """Load a results file in any format an installed plugin reads.
 
     MegaDetector files (format 1.0–1.6) are read by the host; plugins add
-    others (e.g. SpeciesNet's ``predictions.json``). Raises ``ResultsError``
-    listing every problem when the file is broken, ``MdiError`` when missing.
+    others (e.g. SpeciesNet's ``predictions.json``), with their own options
+    (e.g. ``base_folder=``). Raises ``ResultsError`` listing every problem when
+    the file is broken, ``MdiError`` when it is missing.
     """
     from .plugins import manager
 
+    unknown = set(loader_options) - {a.name for cls in loader_options_classes() for a in attrs.fields(cls)}
+    if unknown:
+        raise MdiError(f"unknown loader option(s): {', '.join(sorted(unknown))}")
     path = Path(path)
     data = _read_bytes(path)
-    results = manager().hook.mdi_load(path=path, data=data)
+    results = manager().hook.mdi_load(path=path, data=data, options=loader_options)
     if results is None:
         raise ResultsError(str(path), [Problem("(file)", "not a results file that any installed loader reads")])
     return results
@@ -56,12 +62,19 @@ def remember_problems(results: ResultsFile, problems: list[Problem]) -> None:
     _problems_found[key] = (weakref.ref(results, lambda _: _problems_found.pop(key, None)), problems)
 
 
-def validate(path: os.PathLike | str) -> list[Problem]:
+def loader_options_classes() -> list[type]:
+    """The options classes of installed loaders (see ``mdi_register_loader_options``)."""
+    from .plugins import manager
+
+    return [cls for cls in manager().hook.mdi_register_loader_options() if cls is not None]
+
+
+def validate(path: os.PathLike | str, **loader_options: Any) -> list[Problem]:
     """Every problem of a results file (empty when it is valid)."""
     from .validation import semantic_problems
 
     try:
-        results = load(path)
+        results = load(path, **loader_options)
     except ResultsError as exc:
         return list(exc.problems)
     ref, found = _problems_found.get(id(results), (None, None))

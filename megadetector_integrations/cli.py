@@ -26,7 +26,7 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
     pass
 
 
-def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
+def build_parser(with_plugins: bool = True, loader_options: bool = True) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mdi",
         description="Carry MegaDetector results into the tools ecologists work in.",
@@ -35,6 +35,7 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    loading = []  # commands that read results files get the loaders' options
 
     p = sub.add_parser("plugins", help="list installed plugins and what each provides",
                        description="List installed plugins with version and what each provides.")
@@ -52,6 +53,7 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--allow-unsafe", action="store_true",
                    help="report unsafe (absolute or '..') paths but exit 0 for them")
     p.set_defaults(run=_run_validate)
+    loading.append(p)
 
     p = sub.add_parser(
         "export", help="export results to an integration (mdi export TARGET --help)",
@@ -75,6 +77,7 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     p.add_argument("--compact", action="store_true", help="no indentation (smaller, faster)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     p.set_defaults(run=_run_convert)
+    loading.append(p)
 
     p = sub.add_parser(
         "demo", help="run every installed exporter on the bundled sample",
@@ -91,6 +94,11 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
         from .plugins import manager
 
         manager().hook.mdi_register_commands(subparsers=sub)
+    if loader_options:
+        from .cliopts import add_loader_options
+
+        for p in loading:
+            add_loader_options(p)
     return parser
 
 
@@ -106,10 +114,11 @@ def _run_plugins(args) -> int:
 
 def _run_validate(args) -> int:
     from .api import validate
+    from .cliopts import loader_values
 
     bad = 0
     for file in args.files:
-        problems = validate(file)
+        problems = validate(file, **loader_values(args))
         for p in problems:
             print(p.format(file))
         failing = [p for p in problems if p.severity == "error" or (p.severity == "unsafe" and not args.allow_unsafe)]
@@ -138,12 +147,13 @@ def _run_export(args, rest: Sequence[str]) -> int:
     )
     parser.add_argument("results", metavar="RESULTS", help="results file (any format a loader reads)")
     cliopts.add_options(parser, exporter.options)
+    cliopts.add_loader_options(parser)
     if args.help:
         parser.print_help()
         return 0
     ns = parser.parse_args(rest)
     options = structure_options(exporter.options, cliopts.options_values(exporter.options, ns))
-    report = exporter.run(load(ns.results), options)
+    report = exporter.run(load(ns.results, **cliopts.loader_values(ns)), options)
     print(report.format())
     return 0
 
@@ -152,6 +162,7 @@ def _run_convert(args) -> int:
     from pathlib import Path
 
     from .api import load, write
+    from .cliopts import loader_values
     from .errors import MdiError
 
     out = Path(args.output)
@@ -159,7 +170,7 @@ def _run_convert(args) -> int:
         raise MdiError(f"{out} exists; add --overwrite to replace it")
     if out.exists() and out.resolve() == Path(args.input).resolve():
         raise MdiError(f"{out} is the input file; choose another output")
-    results = load(args.input)
+    results = load(args.input, **loader_values(args))
     write(results, out, indent=None if args.compact else 1)
     print(f"wrote {out}: {len(results.images):,} images")
     return 0
@@ -178,7 +189,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         # Plugin commands are only needed when the first word is not a core command.
         core = {"validate", "export", "convert", "demo", "plugins", "--version"}
-        parser = build_parser(with_plugins=not (argv and argv[0] in core))
+        first = argv[0] if argv else None
+        parser = build_parser(with_plugins=first not in core,
+                              loader_options=first in ("validate", "convert"))
         args, rest = parser.parse_known_args(argv)
         run = getattr(args, "run", None)
         if run is None:

@@ -76,3 +76,24 @@ def options_values(cls: type, namespace: argparse.Namespace) -> dict:
                 value = dict(value)  # KEY=VALUE pairs
             values[field.name] = value
     return values
+
+
+def add_loader_options(parser: argparse.ArgumentParser) -> None:
+    """The installed loaders' options (e.g. ``--base-folder``), as one group."""
+    from .api import loader_options_classes
+
+    classes = loader_options_classes()
+    if classes:
+        group = parser.add_argument_group("input options (from loader plugins)")
+        for cls in classes:
+            add_options(group, cls)
+
+
+def loader_values(namespace: argparse.Namespace) -> dict:
+    """The loader options the user gave, for ``api.load(path, **values)``."""
+    from .api import loader_options_classes
+
+    values: dict = {}
+    for cls in loader_options_classes():
+        values.update(options_values(cls, namespace))
+    return values

@@ -8,7 +8,7 @@ group. Each hook is optional; implement only what the plugin provides.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
 import pluggy
 
@@ -25,15 +25,28 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec(firstresult=True)
-def mdi_load(path: Path, data: bytes) -> Optional["ResultsFile"]:
+def mdi_load(path: Path, data: bytes, options: Mapping[str, Any]) -> Optional["ResultsFile"]:
     """Read a results file in a format this plugin knows.
 
     :param path: the file being loaded (for messages; its content is ``data``).
     :param data: the file's bytes.
+    :param options: the loader options the user gave (see
+        ``mdi_register_loader_options``), by field name; take only your own.
     :return: the results, or ``None`` when the content is not this plugin's
         format. Decide from the content, not the file name. The first plugin
         that returns results wins; the host's own MegaDetector reader runs last.
         Raise ``ResultsError`` for a file of your format that is broken.
+    """
+
+
+@hookspec
+def mdi_register_loader_options() -> Optional[type]:
+    """An attrs options class for this plugin's loader, or ``None``.
+
+    Its fields become input options of every command that reads results files
+    (``mdi validate``, ``convert``, ``export``, ``subset``...), e.g.
+    ``--base-folder``, and of ``mdi.load(path, **options)``; the values given
+    reach ``mdi_load`` as ``options``.
     """
 
 

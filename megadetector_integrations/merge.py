@@ -193,5 +193,8 @@ def run_merge(args) -> int:
         write(merged, args.output, None if args.compact else 1)
     counts = {name: len(rf.images) for name, rf in zip(args.inputs, loaded)}
     summary = f"{args.output}: {len(merged.images):,} images from {len(loaded)} file(s)"
-    print(Report("merge", summary, counts=counts, outputs=(args.output,), dry_run=args.dry_run).format())
+    problems = tuple(f"{name}: its info block differs from {args.inputs[0]}'s, which the output keeps"
+                     for name, rf in zip(args.inputs[1:], loaded[1:]) if rf.info != loaded[0].info)
+    print(Report("merge", summary, counts=counts, outputs=(args.output,), problems=problems,
+                 dry_run=args.dry_run).format())
     return 0

@@ -176,3 +176,11 @@ def test_merge_keeps_every_detection_under_its_category_name(p, q):
 @given(results_files("p"))
 def test_merging_a_file_with_itself_keeping_the_first_changes_nothing(p):
     assert merge([p, p], on_duplicate="first").images == p.images
+
+
+def test_cli_says_when_info_blocks_differ(tmp_path, capsys):
+    other = dict(B, info={"format_version": "1.4", "detector": "md_v1000.0.0-redwood.pt"})
+    a, b = write(tmp_path, "a.json", A), write(tmp_path, "b.json", other)
+    assert main(["merge", a, b, "-o", str(tmp_path / "m.json")]) == 0
+    assert f"{b}: its info block differs from {a}'s" in capsys.readouterr().out
+    assert json.loads((tmp_path / "m.json").read_text())["info"]["detector"] == "md_v5a.0.0.pt"

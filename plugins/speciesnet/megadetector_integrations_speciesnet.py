@@ -116,12 +116,24 @@ def speciesnet_document(data: bytes) -> Optional[dict]:
 
 
 @hookimpl
-def mdi_load(path: Path, data: bytes):
-    """The ``load`` hook: SpeciesNet files only, with options from the environment."""
+def mdi_register_loader_options():
+    """``--base-folder``, ``--top-n`` and ``--whole-image-detection`` on every command that loads."""
+    return SpeciesNetOptions
+
+
+@hookimpl
+def mdi_load(path: Path, data: bytes, options):
+    """The ``load`` hook: SpeciesNet files only. Options given on the command line
+    (or to ``mdi.load``) win over ``MDI_SPECIESNET_*`` environment variables."""
     doc = speciesnet_document(data)
     if doc is None:
         return None
-    return predictions_to_results(doc, str(path), options_from_env())
+    from megadetector_integrations.convert import structure_options
+
+    ours = {a.name for a in attrs.fields(SpeciesNetOptions)}
+    given = {k: v for k, v in options.items() if k in ours}
+    chosen = structure_options(SpeciesNetOptions, {**attrs.asdict(options_from_env()), **given})
+    return predictions_to_results(doc, str(path), chosen)
 
 
 def load_predictions(

@@ -88,13 +88,13 @@ def test_recognised_by_content_not_name(write, tmp_path):
 
 
 def test_other_content_is_declined_without_error(tmp_path):
-    assert sn.mdi_load(RESULTS, RESULTS.read_bytes()) is None
+    assert sn.mdi_load(RESULTS, RESULTS.read_bytes(), {}) is None
     md_mentioning_predictions = json.loads(RESULTS.read_text())
     md_mentioning_predictions["images"][0]["file"] = "predictions/IMG.JPG"
     data = json.dumps(md_mentioning_predictions).encode()
-    assert sn.mdi_load(tmp_path / "x.json", data) is None
-    assert sn.mdi_load(tmp_path / "x.json", b'{"predictions": [') is None  # broken JSON: the host reports it
-    assert sn.mdi_load(tmp_path / "x.json", b'["predictions"]') is None
+    assert sn.mdi_load(tmp_path / "x.json", data, {}) is None
+    assert sn.mdi_load(tmp_path / "x.json", b'{"predictions": [', {}) is None  # broken JSON: the host reports it
+    assert sn.mdi_load(tmp_path / "x.json", b'["predictions"]', {}) is None
 
 
 def test_broken_json_is_reported_by_the_host(write, tmp_path):
@@ -448,3 +448,22 @@ def test_mdi_commands_report_bad_input(write, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "mdi: error:" in err and "detections[0].conf" in err and "Traceback" not in err
     assert not (tmp_path / "out.json").exists()
+
+
+def test_loader_options_reach_the_load_hook_from_the_api_and_the_cli(write, tmp_path):
+    path = write([entry("/data/traps/site_a/1.JPG"), entry("/data/traps/site_b/2.JPG", detections=[])])
+    assert [im.file for im in mdi.load(path, base_folder="/data").images] == ["traps/site_a/1.JPG",
+                                                                              "traps/site_b/2.JPG"]
+    out = tmp_path / "md.json"
+    assert main(["convert", str(path), "-o", str(out), "--base-folder", "/data/traps", "--top-n", "2",
+                 "--whole-image-detection"]) == 0
+    converted = json.loads(out.read_text())
+    assert [im["file"] for im in converted["images"]] == ["site_a/1.JPG", "site_b/2.JPG"]
+    assert converted["images"][0]["detections"][0]["raw_classifications"]  # --top-n reached the loader
+    assert converted["images"][1]["detections"][0]["bbox"] == [0.0, 0.0, 1.0, 1.0]  # whole-image box
+    assert main(["validate", str(path), "--base-folder", "/data"]) == 0
+
+
+def test_unknown_loader_option_is_an_error(write):
+    with pytest.raises(MdiError, match="unknown loader option"):
+        mdi.load(write([entry()]), base_fodler="/data")
