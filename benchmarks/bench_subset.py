@@ -167,6 +167,8 @@ def main() -> int:
         args.md_python = sys.executable
 
     source = args.data or input_file(args.images)
+    if not source.is_file():
+        raise SystemExit(f"{source}: no such file (leave out --data to have one made)")
     mdi = [str(Path(sys.executable).parent / "mdi")]
     style = [] if args.indented else ["--compact"]
     work = Path(tempfile.mkdtemp(prefix="mdi-bench-subset-", dir=args.work))

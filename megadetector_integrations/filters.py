@@ -537,6 +537,8 @@ SUBSET_EPILOG = """examples:
 def add_subset_command(subparsers) -> None:
     import argparse
 
+    from . import cliopts
+
     p = subparsers.add_parser(
         "subset", help="keep some images, detections or classes; rewrite paths",
         description=__doc__.split("\n\n", 1)[1], epilog=SUBSET_EPILOG,
@@ -546,17 +548,19 @@ def add_subset_command(subparsers) -> None:
     p.add_argument("output", metavar="OUT", help="results file to write (e.g. subset.json)")
     add_output_options(p)
     add_filter_options(p)
+    cliopts.add_loader_options(p)
     p.set_defaults(run=run_subset)
 
 
 def run_subset(args) -> int:
     from .api import load
+    from .cliopts import loader_values
     from .io import write
     from .registry import Report
 
     chosen = chosen_filters(filter_values(args))
     check_output(Path(args.output), [args.input], args.overwrite)
-    results = load(args.input)
+    results = load(args.input, **loader_values(args))
     kept = apply_filters(results, chosen)
     names = ", ".join(f.name for f, _ in chosen) or "none"
     if not args.dry_run:

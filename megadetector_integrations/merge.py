@@ -178,16 +178,19 @@ def add_merge_command(subparsers) -> None:
                    help="merged results file to write (e.g. -o merged.json)")
     cliopts.add_options(p, MergeOptions)
     add_output_options(p)
+    cliopts.add_loader_options(p)
     p.set_defaults(run=run_merge)
 
 
 def run_merge(args) -> int:
+    from .api import load
+    from .cliopts import loader_values
     from .filters import check_output
     from .io import write
     from .registry import Report
 
     check_output(Path(args.output), args.inputs, args.overwrite)
-    loaded = [_load(p) for p in args.inputs]
+    loaded = [load(p, **loader_values(args)) for p in args.inputs]
     merged = merge(loaded, getattr(args, "on_duplicate", "error"), names=args.inputs)
     if not args.dry_run:
         write(merged, args.output, None if args.compact else 1)

@@ -218,6 +218,7 @@ def add_split_command(subparsers) -> None:
                         "(e.g. --copy-jsons-to-folders --create-folders)")
     add_output_options(p, "files")
     add_filter_options(p)
+    cliopts.add_loader_options(p)
     p.set_defaults(run=run_split)
 
 
@@ -231,7 +232,7 @@ def run_split(args) -> int:
         raise MdiError("--copy-jsons-to-folders needs --make-folder-relative (paths inside each folder's "
                        "file must be relative to that folder)")
     chosen = chosen_filters(filter_values(args))
-    results = apply_filters(load(args.input), chosen)
+    results = apply_filters(load(args.input, **cliopts.loader_values(args)), chosen)
     parts = split(results, options.mode, options.param, options.make_folder_relative)
     report = write_split(parts, args.out_dir, into_folders=args.copy_jsons_to_folders,
                          create_folders=args.create_folders, overwrite=args.overwrite, dry_run=args.dry_run,
