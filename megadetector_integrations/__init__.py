@@ -18,7 +18,7 @@ __version__ = "0.1.0"
 _LAZY = {
     # notebook API
     "load": "api", "validate": "api", "write": "api", "export": "api",
-    "subset": "filters", "split": "split", "merge": "merge",
+    "subset": "filters", "split": "splitting", "merge": "merging",
     # model
     "ResultsFile": "model", "Image": "model", "Detection": "model", "Info": "model",
     # plugin API

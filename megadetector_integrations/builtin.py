@@ -29,8 +29,8 @@ def mdi_register_filters():
 @hookimpl
 def mdi_register_commands(subparsers):
     from .filters import add_subset_command
-    from .merge import add_merge_command
-    from .split import add_split_command
+    from .merging import add_merge_command
+    from .splitting import add_split_command
 
     add_subset_command(subparsers)
     add_split_command(subparsers)

@@ -14,7 +14,7 @@ from megadetector_integrations import convert
 from megadetector_integrations.cli import main
 from megadetector_integrations.errors import MdiError
 from megadetector_integrations.io import read_results
-from megadetector_integrations.merge import merge
+from megadetector_integrations.merging import merge
 
 
 def det(category, conf=0.5, classes=None):
