@@ -133,30 +133,57 @@ converter.register_structure_hook(Path, lambda v, _: Path(v))
 converter.register_unstructure_hook(Path, str)
 
 
-def _option_message(line: str) -> str:
-    """``invalid value @ $.max_count`` → ``--max-count: invalid value``."""
-    message, _, where = line.rpartition(" @ $")
-    field = where.lstrip(".").split(".")[0].split("[")[0]
-    return f"--{field.replace('_', '-')}: {message}" if field else message
-
-
-def _describe_error(exc: BaseException, type_: Any) -> str:
-    if isinstance(exc, ValueError) and str(exc):
-        return str(exc)  # a validator's own words, e.g. "'ratio' must be <= 1.0: 1.5"
-    return cattrs.v.format_exception(exc, type_)
+_TYPE_WORDS = {float: "a number", int: "a whole number", bool: "true or false", str: "text", Path: "a path"}
 
 
 def structure_options(cls: type, values: Mapping[str, Any]):
-    """Build an options object of a filter or exporter from plain values.
+    """Build an options object of a filter or exporter from plain values
+    (command-line strings or notebook values).
 
-    Raises ``MdiError`` naming each bad option, so bad CLI input never shows a traceback.
+    Raises ``MdiError`` naming each bad option (as its flag) and keeping what
+    a validator said, so bad input never shows a traceback.
     """
     from .errors import MdiError
+    from .options import OptionError
 
+    known = {f.name for f in attrs.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise MdiError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     try:
         return converter.structure(dict(values), cls)
     except cattrs.BaseValidationError as exc:
-        lines = cattrs.transform_error(exc, format_exception=_describe_error)
-        raise MdiError("; ".join(map(_option_message, lines))) from None
-    except (TypeError, ValueError) as exc:
-        raise MdiError(f"invalid options: {exc}") from None
+        said = [e for e in _leaf_errors(exc) if isinstance(e, (OptionError, ValueError)) and str(e)
+                and not isinstance(e, cattrs.BaseValidationError)]
+        typed = _type_problems(cls, values)
+        raise MdiError("; ".join(typed or [str(e) for e in said] or [str(exc)])) from None
+    except (OptionError, TypeError, ValueError) as exc:
+        raise MdiError(str(exc)) from None
+
+
+def _leaf_errors(exc: BaseException):
+    for sub in getattr(exc, "exceptions", ()):
+        yield from _leaf_errors(sub)
+    if not hasattr(exc, "exceptions"):
+        yield exc
+
+
+def _type_problems(cls: type, values: Mapping[str, Any]) -> list[str]:
+    """One message per value that does not convert to its field's type."""
+    import typing
+
+    from .options import flag
+
+    hints = typing.get_type_hints(cls)
+    found = []
+    for name, value in values.items():
+        tp = hints[name]
+        if typing.get_origin(tp) is typing.Union:  # Optional[X] → X
+            tp = next(a for a in typing.get_args(tp) if a is not type(None))
+        try:
+            converter.structure(value, tp)
+        except Exception:
+            choices = typing.get_args(tp) if typing.get_origin(tp) is typing.Literal else ()
+            wanted = "one of " + ", ".join(map(str, choices)) if choices else _TYPE_WORDS.get(tp, str(tp))
+            found.append(f"{flag(name)}: expected {wanted}, got {value!r}")
+    return found

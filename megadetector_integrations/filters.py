@@ -29,85 +29,12 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 import attrs
 
+from .convert import structure_options
 from .errors import MdiError
 from .model import Detection, Image, ResultsFile
+from .options import OptionError, flag, non_negative, unit_interval
 from .paths import normalize
 from .registry import Filter
-
-
-class OptionError(ValueError):
-    """A bad option value; its message is shown to the user as it is."""
-
-
-def flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def unit_interval(instance: Any, attribute: attrs.Attribute, value: Optional[float]) -> None:
-    """attrs validator: ``None`` or a number in [0, 1]."""
-    if value is not None and not 0.0 <= value <= 1.0:
-        raise OptionError(f"{flag(attribute.name)} must be between 0 and 1, got {value}")
-
-
-def non_negative(instance: Any, attribute: attrs.Attribute, value: Optional[int]) -> None:
-    if value is not None and value < 0:
-        raise OptionError(f"{flag(attribute.name)} must be 0 or more, got {value}")
-
-
-def build_options(cls: type, values: Mapping[str, Any]):
-    """An options object from plain values (CLI strings or notebook values).
-
-    Like ``convert.structure_options``, but the message names the option and
-    keeps what the validator said.
-    """
-    import cattrs
-
-    from .convert import converter
-
-    known = {f.name for f in attrs.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise MdiError(f"unknown option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    try:
-        return converter.structure(dict(values), cls)
-    except cattrs.BaseValidationError as exc:
-        ours = [e for e in _leaf_errors(exc) if isinstance(e, OptionError)]
-        if ours:
-            raise MdiError("; ".join(map(str, ours))) from None
-        raise MdiError("; ".join(_type_problems(cls, values)) or str(exc)) from None
-    except OptionError as exc:
-        raise MdiError(str(exc)) from None
-
-
-_TYPE_WORDS = {float: "a number", int: "a whole number", bool: "true or false", str: "text", Path: "a path"}
-
-
-def _type_problems(cls: type, values: Mapping[str, Any]) -> list[str]:
-    """One message per value that does not convert to its field's type."""
-    import typing
-
-    from .convert import converter
-
-    hints = typing.get_type_hints(cls)
-    found = []
-    for name, value in values.items():
-        tp = hints[name]
-        if typing.get_origin(tp) is typing.Union:  # Optional[X] → X
-            tp = next(a for a in typing.get_args(tp) if a is not type(None))
-        try:
-            converter.structure(value, tp)
-        except Exception:
-            choices = typing.get_args(tp) if typing.get_origin(tp) is typing.Literal else ()
-            wanted = "one of " + ", ".join(choices) if choices else _TYPE_WORDS.get(tp, str(tp))
-            found.append(f"{flag(name)}: expected {wanted}, got {value!r}")
-    return found
-
-
-def _leaf_errors(exc: BaseException) -> Iterable[BaseException]:
-    for sub in getattr(exc, "exceptions", ()):
-        yield from _leaf_errors(sub)
-    if not hasattr(exc, "exceptions"):
-        yield exc
 
 
 # -- path query / replacement ------------------------------------------------
@@ -443,7 +370,7 @@ def chosen_filters(values: Mapping[str, Any], filters: Iterable[Filter] | None =
     chosen = []
     for f in filters:
         names = {a.name for a in attrs.fields(f.options)}
-        options = build_options(f.options, {k: v for k, v in values.items() if k in names})
+        options = structure_options(f.options, {k: v for k, v in values.items() if k in names})
         if f.applies(options):
             chosen.append((f, options))
     return chosen

@@ -18,8 +18,8 @@ from typing import Literal, Mapping, Optional, Sequence
 
 import attrs
 
+from .convert import structure_options
 from .errors import MdiError
-from .filters import build_options
 from .model import Detection, Image, ResultsFile
 from .paths import normalize
 
@@ -129,7 +129,7 @@ def merge(inputs: Sequence[ResultsFile | os.PathLike | str], on_duplicate: str =
     """
     from .atomic import gc_paused
 
-    options = build_options(MergeOptions, {"on_duplicate": on_duplicate})
+    options = structure_options(MergeOptions, {"on_duplicate": on_duplicate})
     if not inputs:
         raise MdiError("merge needs at least one results file")
     if names is None:

@@ -23,9 +23,11 @@ from typing import Iterable, Literal, Mapping, Sequence
 import attrs
 
 from .atomic import gc_paused
+from .convert import structure_options
 from .errors import MdiError
-from .filters import OptionError, build_options, non_negative, same_file
+from .filters import same_file
 from .model import Image, ResultsFile
+from .options import OptionError, non_negative
 from .paths import normalize, path_problem, safe_join
 from .registry import Report
 
@@ -76,7 +78,7 @@ def split(results: ResultsFile | os.PathLike | str, mode: str = "bottom", param:
 
         parts = split(results, mode="n-from-top", param=1, make_folder_relative=True)
     """
-    options = build_options(SplitOptions, {"mode": mode, "param": param,
+    options = structure_options(SplitOptions, {"mode": mode, "param": param,
                                            "make_folder_relative": make_folder_relative})
     if not isinstance(results, ResultsFile):
         from .api import load
@@ -227,7 +229,7 @@ def run_split(args) -> int:
     from .api import load
     from .filters import apply_filters, chosen_filters, filter_values
 
-    options = build_options(SplitOptions, cliopts.options_values(SplitOptions, args))
+    options = structure_options(SplitOptions, cliopts.options_values(SplitOptions, args))
     if args.copy_jsons_to_folders and not options.make_folder_relative:
         raise MdiError("--copy-jsons-to-folders needs --make-folder-relative (paths inside each folder's "
                        "file must be relative to that folder)")
