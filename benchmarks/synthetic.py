@@ -2,7 +2,8 @@
 
 Shaped like real batches (see ../shared/docs/performance-baseline.md): 20 sites,
 ~1,100 leaf folders per million images, ~1 % failures, 1.4 detections per image,
-species classifications on ~60 % of animal boxes; format 1.4, indent 1.
+species classifications on ~60 % of animal boxes; format 1.4, indent 1,
+images sorted by path as MegaDetector writes them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def make_results(n_images: int, seed: int = 0) -> dict:
             dets.append(det)
         dets.sort(key=lambda d: -d["conf"])
         images.append({"file": file, "detections": dets})
+    images.sort(key=lambda im: im["file"])  # as MegaDetector writes them
     return {
         "info": {"format_version": "1.4", "detector": "md_v5a.0.0.pt",
                  "detection_completion_time": "2023-12-01 10:00:00",
@@ -56,7 +58,7 @@ def synthetic_file(n_images: int, folder: Path, seed: int = 0) -> Path:
     import msgspec
 
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"md_{n_images}_{seed}.json"
+    path = folder / f"md_{n_images}_{seed}_v2.json"
     if not path.exists():
         data = msgspec.json.format(orjson.dumps(make_results(n_images, seed)), indent=1)
         tmp = path.with_suffix(".tmp")

@@ -10,7 +10,8 @@ messages, then conversion that keeps unknown fields in ``extra``.
 from __future__ import annotations
 
 import os
-from itertools import chain
+import operator
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -36,12 +37,10 @@ _decoder = msgspec.json.Decoder(_Document)
 
 def parse_json(data: bytes, source: str) -> Any:
     """Parse JSON bytes, raising ``ResultsError`` (with the position) when invalid."""
-    import orjson
-
     try:
         with gc_paused():
-            return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+            return msgspec.json.decode(data)
+    except msgspec.DecodeError as exc:
         raise ResultsError(source, [Problem("(file)", f"not valid JSON: {exc}")]) from None
 
 
@@ -83,10 +82,10 @@ def _fast_check(doc: _Document, info: dict, data: bytes) -> bool:
     failed = [im for im in images if im.failure is not None]
     if any(im.detections is not None for im in failed):
         return False
-    per_image = [im.detections for im in images if im.failure is None]
-    if None in per_image:
+    try:  # a successful image without detections (None) stops the chain: careful path
+        detections = list(chain.from_iterable([im.detections for im in images if im.failure is None]))
+    except TypeError:
         return False
-    detections = list(chain.from_iterable(per_image))
     classified = [d.classifications for d in detections if d.classifications is not None]
     n_colons += (2 * len(images) + len(failed) + sum(im.failure.count(":") for im in failed)
                  + 3 * len(detections) + len(classified))
@@ -94,25 +93,37 @@ def _fast_check(doc: _Document, info: dict, data: bytes) -> bool:
         return False
     if not {d.category for d in detections} <= det_cats.keys():
         return False
-    if classified and not {c for pairs in classified for c, _ in pairs} <= cls_cats.keys():
+    if classified and not {pair[0] for pair in chain.from_iterable(classified)} <= cls_cats.keys():
         return False
-    n_images = len(images)
     files = [im.file for im in images]
-    return len(set(files)) == n_images and not _suspicious_paths(files)
+    return _all_different(files) and not _suspicious_paths(files)
+
+
+def _all_different(files: list) -> bool:
+    """No duplicate paths. MegaDetector sorts images by path, so one pass of
+    comparisons usually proves it; otherwise a set does."""
+    if all(map(operator.lt, files, islice(files, 1, None))):
+        return True
+    return len(set(files)) == len(files)
+
+
+_VIDEO_ENDING = None
 
 
 def _suspicious_paths(files: list) -> bool:
-    """Any path that is absolute, has ``..``, a colon or a video extension.
+    """Any path that is absolute, has ``..``, a colon or a video extension:
+    substring searches over all paths joined, a few C-speed passes."""
+    global _VIDEO_ENDING
+    if _VIDEO_ENDING is None:
+        import re
 
-    Substring searches over all paths joined, and a set of their endings.
-    """
-    from .model import VIDEO_EXTENSIONS
+        from .model import VIDEO_EXTENSIONS
 
-    joined = "\n" + "\n".join(files)
+        _VIDEO_ENDING = re.compile(r"\.(?:%s)\n" % "|".join(sorted(e[1:] for e in VIDEO_EXTENSIONS)))
+    joined = "\n" + "\n".join(files) + "\n"
     if "\n/" in joined or "\\" in joined or ":" in joined or ".." in joined:
         return True
-    endings = {f[-6:] for f in files}
-    return any(e.lower().endswith(ext) for e in endings for ext in VIDEO_EXTENSIONS)
+    return _VIDEO_ENDING.search(joined.lower()) is not None
 
 
 def _is_version_string(value: Any) -> bool:
@@ -187,9 +198,8 @@ def _json_pieces(rf: ResultsFile, indent: int | None) -> Iterator[bytes]:
     Converting and encoding in chunks reuses the same memory over and over
     instead of building one huge structure: faster, and a fraction of the peak.
     """
-    import orjson
-
-    head = orjson.dumps(convert.results_to_dict(rf.with_images(()), CURRENT_FORMAT_VERSION))
+    encode = msgspec.json.Encoder().encode
+    head = encode(convert.results_to_dict(rf.with_images(()), CURRENT_FORMAT_VERSION))
     if indent:
         head = msgspec.json.format(head, indent=indent)
     cut = head.rindex(b"[]")  # "images" is the last key: its empty list marks the spot
@@ -197,7 +207,7 @@ def _json_pieces(rf: ResultsFile, indent: int | None) -> Iterator[bytes]:
     pad = b" " * (indent or 0)
     images = rf.images
     for start in range(0, len(images), _CHUNK):
-        part = orjson.dumps(list(map(convert.image_to_dict, images[start:start + _CHUNK])))
+        part = encode(convert.images_to_wire(images[start:start + _CHUNK]))
         sep = b"," if start else b""
         if indent:  # re-indent the chunk's items one level deeper, as they sit inside "images"
             part = msgspec.json.format(part, indent=indent)

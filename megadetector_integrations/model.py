@@ -33,7 +33,7 @@ def is_video(path: str) -> bool:
     return dot >= 0 and path[dot:].lower() in VIDEO_EXTENSIONS
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)  # millions of them: every byte counts
 class Detection:
     """One box: category id, confidence, normalized ``[x, y, width, height]``.
 
@@ -58,7 +58,7 @@ class Detection:
         return self.bbox[2] * self.bbox[3]
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, weakref_slot=False)
 class Image:
     """One image or video: its path and either detections or a failure.
 

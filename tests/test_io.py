@@ -117,15 +117,15 @@ def test_write_is_atomic(sample_doc, tmp_path, monkeypatch):
     rf, _ = io.read_results(encode(sample_doc))
     monkeypatch.setattr(io, "_CHUNK", 2)
     calls = {"n": 0}
-    real = io.convert.image_to_dict
+    real = io.convert.images_to_wire
 
-    def failing(im):
+    def failing(images):  # the third chunk fails, after two were written
         calls["n"] += 1
-        if calls["n"] > 5:
+        if calls["n"] > 2:
             raise OSError("disk full")
-        return real(im)
+        return real(images)
 
-    monkeypatch.setattr(io.convert, "image_to_dict", failing)
+    monkeypatch.setattr(io.convert, "images_to_wire", failing)
     with pytest.raises(OSError):
         io.write(rf, target)
     assert target.read_text() == "previous content"
