@@ -26,12 +26,28 @@ def mdi_register_filters():
     return list(BUILTIN_FILTERS)
 
 
-@hookimpl
-def mdi_register_commands(subparsers):
+def _add_subset(subparsers):
     from .filters import add_subset_command
-    from .merging import add_merge_command
-    from .splitting import add_split_command
 
     add_subset_command(subparsers)
+
+
+def _add_split(subparsers):
+    from .splitting import add_split_command
+
     add_split_command(subparsers)
+
+
+def _add_merge(subparsers):
+    from .merging import add_merge_command
+
     add_merge_command(subparsers)
+
+
+@hookimpl
+def mdi_register_commands(subparsers):
+    from .cli import add_lazy_command
+
+    add_lazy_command(subparsers, "subset", "keep some images, detections or classes; rewrite paths", _add_subset)
+    add_lazy_command(subparsers, "split", "split a results file into one file per folder", _add_split)
+    add_lazy_command(subparsers, "merge", "merge several results files into one", _add_merge)

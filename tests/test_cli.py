@@ -55,3 +55,14 @@ def test_demo_refuses_a_foreign_folder(tmp_path, capsys):
     assert main(["demo", str(tmp_path)]) == 1
     assert (tmp_path / "precious.txt").read_text() == "keep me"
     assert "not an earlier demo folder" in capsys.readouterr().err
+
+
+def test_the_executable_exits_with_the_status(tmp_path):
+    from megadetector_integrations.sample import RESULTS
+
+    run = lambda *args: subprocess.run([sys.executable, "-m", "megadetector_integrations", *args],
+                                       capture_output=True, text=True)
+    ok = run("validate", str(RESULTS))
+    assert ok.returncode == 0 and "valid" in ok.stdout
+    missing = run("validate", str(tmp_path / "none.json"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr and "Traceback" not in missing.stderr

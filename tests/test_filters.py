@@ -326,7 +326,10 @@ def test_every_option_of_the_commands_has_help_with_an_example(command):
 
     from megadetector_integrations.cli import build_parser
 
-    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    stubs = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    real = argparse.ArgumentParser(prog="mdi")
+    stubs.choices[command].get_default("lazy")(real.add_subparsers())  # the parser `mdi COMMAND` runs with
+    commands = next(a for a in real._actions if isinstance(a, argparse._SubParsersAction))
     parser = commands.choices[command]
     from_loaders = {id(a) for g in parser._action_groups if g.title.startswith("input options") for a in g._group_actions}
     for action in parser._actions:
