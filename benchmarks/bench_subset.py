@@ -102,8 +102,9 @@ def images_of(path: Path) -> dict:
 
     found = {}
     for file in sorted(path.rglob("*.json")) if path.is_dir() else [path]:
+        part = file.name if path.is_dir() else ""  # split outputs: which file an image went to matters
         for im in orjson.loads(file.read_bytes())["images"]:
-            found[(file.name, im["file"])] = (im.get("detections"), im.get("failure"))
+            found[(part, im["file"])] = (im.get("detections"), im.get("failure"))
     return found
 
 

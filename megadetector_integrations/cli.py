@@ -243,6 +243,9 @@ def console_main() -> None:
     import atexit
     import os
 
+    from . import api
+
+    api.keep_until_exit = []
     status = main()
     atexit._run_exitfuncs()
     sys.stdout.flush()

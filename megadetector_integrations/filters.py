@@ -169,8 +169,18 @@ class ThresholdOptions:
 
 
 def apply_threshold(results: ResultsFile, options: ThresholdOptions) -> ResultsFile:
+    """``keep_detections`` with the test inlined: the most used filter, run on millions."""
     threshold = options.confidence_threshold
-    return keep_detections(results, lambda d: d.conf >= threshold)
+    out = []
+    append = out.append
+    for im in results.images:
+        dets = im.detections
+        if dets:
+            kept = [d for d in dets if d.conf >= threshold]
+            if len(kept) != len(dets):
+                im = Image(im.file, tuple(kept), im.failure, im.extra)
+        append(im)
+    return results.with_images(out)
 
 
 def parse_category_entry(entry: str) -> tuple[str, float]:
