@@ -76,5 +76,7 @@ def mdi_register_commands(subparsers: "argparse._SubParsersAction") -> None:
     Call ``subparsers.add_parser(name, help=...)`` and set a ``run`` default on
     the new parser: ``parser.set_defaults(run=function)``. ``run`` receives the
     parsed ``argparse.Namespace`` and returns an exit status (or ``None`` for 0);
-    raise ``MdiError`` for user mistakes. Import heavy modules inside ``run``.
+    raise ``MdiError`` for user mistakes. Import heavy modules inside ``run``,
+    or register with ``megadetector_integrations.cli.add_lazy_command`` so the
+    parser itself is built only when the command runs.
     """
