@@ -1,6 +1,7 @@
 """Reading and writing results files: round trips, both read paths, errors."""
 
 import json
+import os
 
 import attrs
 import pytest
@@ -194,3 +195,26 @@ def test_not_json_names_the_file(write_doc):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(mdi.MdiError, match="no such file"):
         mdi.load(tmp_path / "nope.json")
+
+
+def test_written_files_get_ordinary_permissions(sample_doc, tmp_path):
+    rf, _ = io.read_results(encode(sample_doc))
+    out = io.write(rf, tmp_path / "out.json")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_atomic_write_bytes_keeps_mode_and_times_of_the_original(tmp_path):
+    from megadetector_integrations.atomic import atomic_write_bytes
+
+    target = tmp_path / "IMG.JPG"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o640)
+    os.utime(target, ns=(1_000_000_000, 2_000_000_000))
+    before = os.stat(target)
+    atomic_write_bytes(target, b"new", like=before, keep_mtime=True)
+    after = os.stat(target)
+    assert target.read_bytes() == b"new"
+    assert (after.st_mode & 0o777, after.st_mtime_ns) == (0o640, 2_000_000_000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["IMG.JPG"]
