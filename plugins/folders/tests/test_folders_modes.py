@@ -271,3 +271,19 @@ def test_undo_dry_run_changes_nothing(scene, capsys):
     assert report.dry_run and report.counts["moved back"] == 6
     assert tree_hashes(scene.out) == after_sort and tree_hashes(scene.images) == {}
     assert "moved back: " in capsys.readouterr().out
+
+
+def test_publishing_a_copy_never_replaces_a_file_that_appeared(tmp_path):
+    from megadetector_integrations_folders import transfer
+
+    src = tmp_path / "src.jpg"
+    src.write_bytes(b"original")
+    dst = tmp_path / "dst.jpg"
+    dst.write_bytes(b"someone else's")
+    with pytest.raises(FileExistsError):
+        transfer.copy_file(str(src), str(dst))
+    assert dst.read_bytes() == b"someone else's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dst.jpg", "src.jpg"]  # no temporary left
+    dst.unlink()
+    transfer.copy_file(str(src), str(dst))
+    assert dst.read_bytes() == b"original"
