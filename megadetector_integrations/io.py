@@ -1,16 +1,16 @@
 """Reading and writing MegaDetector results files (format 1.0 to 1.6).
 
 Reading tries a fast path first: msgspec decodes the bytes straight into the
-model, checking types and ranges in C, and a key count proves no unknown field
-was skipped. Anything unusual (unknown fields, old-style values, errors) goes
+model, checking types and ranges in C, and a count of ``:`` bytes proves no
+unknown field was skipped. Anything unusual (unknown fields, old-style values, errors) goes
 the careful way: a generic parse, a full structural check with precise
 messages, then conversion that keeps unknown fields in ``extra``.
 """
 
 from __future__ import annotations
 
-import os
 import operator
+import os
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Iterator, Optional
