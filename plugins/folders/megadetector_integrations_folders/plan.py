@@ -75,7 +75,7 @@ def build(images: Sequence, rules: FolderRules, images_root: str, out_root: str,
 def _need_care(files: list[str]) -> bool:
     """Whether any path may be unsafe, unnormalized or repeated (one scan of them all)."""
     joined = "\n" + "\n".join(files) + "\n"
-    return (any(mark in joined for mark in ("\n/", "\n.", "/\n", "\n\n", "\\", ":", "..", "//"))
+    return (any(mark in joined for mark in ("\n/", "\n.", "/\n", "/.", "\n\n", "\\", ":", "..", "//"))
             or len(set(files)) != len(files))
 
 

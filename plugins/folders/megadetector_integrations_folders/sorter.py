@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from megadetector_integrations.errors import MdiError
+from megadetector_integrations.journal import Journal
 from megadetector_integrations.registry import Report
 from megadetector_integrations.thresholds import typical_detection_threshold
 
@@ -37,31 +38,6 @@ DELAY_ENV = "MDI_FOLDERS_TEST_DELAY"
 UNRENDERED_FOLDERS = (EMPTY, FAILURE)
 VERBS = {"copy": "copied", "move": "moved", "hardlink": "hard-linked", "symlink": "symlinked",
          "reflink": "cloned"}
-
-
-class JournalWriter:
-    """Appends records in batches: a batch is flushed before any of its actions runs."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._fh = open(path, "ab")
-        self._pending: list[bytes] = []
-
-    def add(self, **record) -> None:
-        import orjson
-
-        self._pending.append(orjson.dumps(record) + b"\n")
-
-    def flush(self) -> None:
-        if self._pending:
-            self._fh.write(b"".join(self._pending))
-            self._fh.flush()
-            self._pending.clear()
-
-    def close(self) -> None:
-        self.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
 
 
 def thresholds_for(results, options: FoldersOptions) -> Thresholds:
@@ -196,8 +172,7 @@ def _place(todo, new_folders: list[str], images_root: str, out_root: str, option
     outcome = _Outcome()
     created_out = not os.path.isdir(out_root)
     os.makedirs(out_root, exist_ok=True)
-    journal = JournalWriter(journal_path)
-    try:
+    with Journal(journal_path) as journal:
         journal.add(run=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                     images=images_root, out=out_root, mode=options.mode)
         if created_out:
@@ -220,8 +195,6 @@ def _place(todo, new_folders: list[str], images_root: str, out_root: str, option
                     time.sleep(delay)
         if pool:
             pool.shutdown()
-    finally:
-        journal.close()
     return outcome
 
 
@@ -233,7 +206,7 @@ def _thread_pool(workers: int):
     return ThreadPoolExecutor(workers)
 
 
-def _make_folders(new_folders: list[str], out_root: str, journal: JournalWriter) -> None:
+def _make_folders(new_folders: list[str], out_root: str, journal: Journal) -> None:
     """Create each destination folder once (parents first), journaled before it is made."""
     to_make: set[str] = set()
     for folder in new_folders:

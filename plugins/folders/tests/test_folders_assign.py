@@ -149,6 +149,7 @@ def test_thresholds_outside_zero_to_one_are_refused(bad):
 
 @given(st.lists(st.text(alphabet="ab./\\:C ", min_size=0, max_size=12), min_size=1, max_size=8))
 @example([".", "a/.", "a/./b", "", "a//b", "./", "a\\b", "..", "a/../b", "/a", "C:b"])
+@example(["C/."])  # a folder, alone: once slipped past the quick scan
 def test_planned_destinations_never_leave_the_output_folder(files):
     import os
 
