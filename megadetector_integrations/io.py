@@ -209,10 +209,11 @@ def _json_pieces(rf: ResultsFile, indent: int | None) -> Iterator[bytes]:
     for start in range(0, len(images), _CHUNK):
         part = encode(convert.images_to_wire(images[start:start + _CHUNK]))
         sep = b"," if start else b""
-        if indent:  # re-indent the chunk's items one level deeper, as they sit inside "images"
-            part = msgspec.json.format(part, indent=indent)
-            part = b"\n" + pad + part[2:-2].replace(b"\n", b"\n" + pad)
-        yield sep + part[1:-1] if not indent else sep + part
+        if indent:  # format the chunk where it sits, inside {"images": [...]}, and cut it out
+            part = msgspec.json.format(b'{"images":' + part + b"}", indent=indent)
+            yield sep + part[part.index(b"[") + 1:part.rindex(b"]") - 1 - len(pad)]
+        else:
+            yield sep + part[1:-1]
     yield (b"\n" + pad + b"]" if indent and images else b"]") + head[cut + 2:] + b"\n"
 
 

@@ -218,3 +218,17 @@ def test_atomic_write_bytes_keeps_mode_and_times_of_the_original(tmp_path):
     assert target.read_bytes() == b"new"
     assert (after.st_mode & 0o777, after.st_mtime_ns) == (0o640, 2_000_000_000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["IMG.JPG"]
+
+
+@settings(max_examples=50, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=results_documents(), chunk=st.integers(1, 4))
+def test_indented_output_is_the_compact_output_formatted(doc, chunk):
+    import msgspec
+
+    rf, _ = io.read_results(encode(doc))
+    original, io._CHUNK = io._CHUNK, chunk
+    try:
+        compact, indented = io.dumps(rf), io.dumps(rf, indent=1)
+    finally:
+        io._CHUNK = original
+    assert indented == msgspec.json.format(compact.rstrip(b"\n"), indent=1) + b"\n"
