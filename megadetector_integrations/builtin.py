@@ -44,7 +44,7 @@ def _add_merge(subparsers):
     add_merge_command(subparsers)
 
 
-@hookimpl
+@hookimpl(tryfirst=True)  # listed right after the core commands in `mdi --help`
 def mdi_register_commands(subparsers):
     from .cli import add_lazy_command
 
