@@ -146,7 +146,7 @@ def main() -> None:
         media = sum(1 for _ in csv.reader(fh)) - 1
     print(f"\nexport (median of {len(runs)}): {wall:.2f} s wall, {cpu:.2f} s CPU, "
           f"{args.images / wall:,.0f} images/s; {media:,} media rows")
-    print(f"  every run: " + ", ".join(f"{r[0]:.2f} s" for r in runs))
+    print("  every run: " + ", ".join(f"{r[0]:.2f} s" for r in runs))
     print(f"floor (open + read 4 KB of each file, one process): {floor:.2f} s -> export is {wall / floor:.1f}x the floor")
     target = TARGET_SECONDS * args.images / 100_000
     verdict = "OK" if wall <= target else "OVER"

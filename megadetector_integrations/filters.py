@@ -32,7 +32,7 @@ import attrs
 from .convert import structure_options
 from .errors import MdiError
 from .model import Detection, Image, ResultsFile
-from .options import OptionError, flag, non_negative, unit_interval
+from .options import OptionError, non_negative, unit_interval
 from .paths import normalize
 from .registry import Filter
 

@@ -1,6 +1,5 @@
 """Every validation rule, with its exact message, through the API and `mdi validate`."""
 
-import json
 
 import pytest
 
