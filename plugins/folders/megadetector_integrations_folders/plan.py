@@ -17,7 +17,7 @@ import attrs
 from megadetector_integrations.paths import normalize, path_problem
 
 from .assign import EMPTY, FolderRules
-from .transfer import is_partial_copy, same_content
+from .transfer import PART_SUFFIX, is_partial_copy, same_content
 
 
 class Status(enum.Enum):
@@ -129,6 +129,9 @@ class Survey:
 
     by_status: dict[Status, list[Placement]]
     new_folders: list[str]  # missing destination folders with something to place
+    #: temporary files of earlier runs beside their finished destinations (a run
+    #: killed between publishing a copy and removing its temporary name)
+    leftovers: list[str] = attrs.Factory(list)
 
     def of(self, *statuses: Status) -> list[tuple[Placement, Status]]:
         return [(p, s) for s in statuses for p in self.by_status[s]]
@@ -155,6 +158,7 @@ def survey(placements: list[Placement], images_root: str, out_root: str, mode: s
     by_status: dict[Status, list[Placement]] = {s: [] for s in Status}
     todo = by_status[Status.TODO]
     wanted: set[tuple[str, str]] = set()
+    leftovers: list[str] = []
     for p in placements:
         file, folder, _ = p
         parent, _, name = file.rpartition("/")
@@ -170,16 +174,18 @@ def survey(placements: list[Placement], images_root: str, out_root: str, mode: s
         if names is None or dst_names is None:
             by_status[Status.OUTSIDE].append(p)
         elif name in dst_names:
-            status = _existing(f"{images_root}/{file}", f"{out_root}/{p.dst}", name in names, mode,
-                               earlier.get(p.dst))
+            earlier_op = earlier.get(p.dst)
+            status = _existing(f"{images_root}/{file}", f"{out_root}/{p.dst}", name in names, mode, earlier_op)
             by_status[status].append(p)
+            if earlier_op and f".{name}{PART_SUFFIX}" in dst_names:
+                leftovers.append(p.dst)
         elif name in names:
             todo.append(p)
             wanted.add(key)
         else:
             by_status[Status.MISSING].append(p)
     new_folders = [path for key in wanted if (path := _join(f"{out_root}/{key[0]}", key[1])) in listing.missing]
-    return Survey(by_status, new_folders)
+    return Survey(by_status, new_folders, leftovers)
 
 
 _UNSEEN = object()

@@ -12,6 +12,7 @@ its own; ``mdi folders undo`` reverses what the journal lists.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import errno
 import os
@@ -135,6 +136,9 @@ def sort_images(results, options: FoldersOptions) -> Report:
         _print_plan(todo, images_root, out_root, options.mode)
         summary = f"would {options.mode} {len(todo):,} images into {out_root} ({n_done:,} already done)"
         return Report("folders", summary, counts, (), tuple(problems), dry_run=True)
+    for dst in found.leftovers:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(part_path(f"{out_root}/{dst}"))
     outcome = _place(todo, found.new_folders, images_root, out_root, options, rules, journal_path)
     problems += outcome.problems
     verb = VERBS[options.mode]

@@ -7,7 +7,8 @@ refuses to replace a file that appeared meanwhile.
 A copy is written under a temporary name beside its destination
 (``part_path``) and given its real name only when complete, so no one ever
 sees half a file under a real name; a killed run leaves at most a temporary
-file, which the next run overwrites and undo removes. (Copies made by older
+file, which the next run overwrites (or removes, when the copy had been
+published just before the kill) and undo removes. (Copies made by older
 versions straight to their destination are still recognized by
 ``is_partial_copy``.)
 """

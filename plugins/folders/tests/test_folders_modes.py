@@ -9,6 +9,7 @@ from folders_testkit import all_paths, det, tree_hashes
 import megadetector_integrations as mdi
 from megadetector_integrations.journal import read_journal
 from megadetector_integrations_folders.sorter import JOURNAL_NAME
+from megadetector_integrations_folders.transfer import PART_SUFFIX
 from megadetector_integrations_folders.undo import undo
 
 IMAGES = [
@@ -155,6 +156,19 @@ def test_partial_copy_of_an_earlier_run_is_replaced(scene):
     copy.write_bytes(original[:10])  # what a killed copy leaves: a prefix, today's time
     report = scene.sort()
     assert copy.read_bytes() == original and report.summary.startswith("copied 1 images")
+
+
+def test_temporary_file_left_after_publishing_is_removed_by_the_next_run(scene):
+    scene.setup(IMAGES)
+    scene.sort()
+    copy = scene.out / "animals/s1/c1/a.jpg"
+    leftover = copy.with_name(".a.jpg" + PART_SUFFIX)  # killed between link and unlink
+    os.link(copy, leftover)
+    stranger = copy.with_name(".b.jpg" + PART_SUFFIX)  # not beside anything the run made
+    stranger.write_bytes(b"not ours")
+    report = scene.sort()
+    assert not leftover.exists() and copy.exists() and stranger.read_bytes() == b"not ours"
+    assert "6 already done" in report.summary and not report.problems
 
 
 def test_missing_sources_are_reported_unless_strict(scene):
