@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+from .transfer import publish
+
 COLORS = {"animal": (255, 140, 0), "person": (30, 144, 255), "vehicle": (220, 20, 60)}
 OTHER_COLOR = (50, 205, 50)
 BLUR_RADIUS_FRACTION = 0.08  # of the box's longer side
@@ -41,10 +43,14 @@ class Renderer:
         if exif:
             save_args["exif"] = exif.tobytes()
         st = os.stat(src)
-        with open(tmp, "xb") as fh:
-            picture.save(fh, format=fmt, **save_args)
-        os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
-        os.replace(tmp, dst)
+        try:
+            with open(tmp, "wb") as fh:  # a leftover of a killed run is ours
+                picture.save(fh, format=fmt, **save_args)
+            os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        publish(tmp, dst)
 
     def _shown(self, image) -> list:
         """(category name, detection) for each box at or above its category's threshold."""

@@ -13,6 +13,7 @@ from megadetector_integrations.cli import main
 from megadetector_integrations.testing import copy_sample
 from megadetector_integrations_folders import _demo
 from megadetector_integrations_folders.sorter import DELAY_ENV, JOURNAL_NAME
+from megadetector_integrations_folders.transfer import PART_SUFFIX
 from megadetector_integrations_folders.undo import undo
 
 
@@ -113,6 +114,23 @@ def test_rendering_draws_on_copies_only(tmp_path):
     assert report.counts["people"] == 1
     undo(out)
     assert not out.exists()
+
+
+def test_rendering_resumes_over_a_half_written_temporary_file(tmp_path):
+    images, results_path = copy_sample(tmp_path)
+    out = tmp_path / "out"
+    person = out / "people/site_a/cam_1/IMG_0004.JPG"
+    person.parent.mkdir(parents=True)
+    half = person.with_name(".IMG_0004.JPG" + PART_SUFFIX)  # a render killed while writing
+    half.write_bytes(b"\xff\xd8 cut short")
+    report = mdi.export(mdi.load(results_path), "folders", images=images, out=out, render_boxes=True)
+    assert not report.problems and not half.exists()
+    from PIL import Image
+
+    with Image.open(person) as drawn:
+        drawn.load()
+    undo(out)
+    assert [p for p in out.rglob("*") if not p.is_dir()] == []  # the folders made before the run stay
 
 
 def test_rendering_refuses_link_and_move_modes(scene):
