@@ -8,11 +8,10 @@ millions of times; cattrs dispatches to them, and does everything else
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 import attrs
 import cattrs
-import msgspec
 
 from .model import NO_EXTRA, Detection, Image, Info, ResultsFile
 
@@ -99,35 +98,6 @@ def image_to_dict(im: Image) -> dict:
         if "max_detection_conf" in out:  # recomputed: filters may have dropped boxes
             out["max_detection_conf"] = max((x.conf for x in dets or ()), default=0.0)
     return out
-
-
-class _WireDetection(msgspec.Struct, omit_defaults=True, gc=False):
-    """A detection as msgspec encodes it fastest (``None`` classifications left out)."""
-
-    category: str
-    conf: float
-    bbox: tuple
-    classifications: Optional[tuple] = None
-
-
-class _WireImage(msgspec.Struct, omit_defaults=True, gc=False):
-    file: str
-    detections: Optional[list]  # always written: null marks a failure
-    failure: Optional[str] = None
-
-
-def images_to_wire(images) -> list:
-    """Images ready for ``msgspec.json.encode``: light structs, or plain dicts
-    where unknown fields must be merged in. The writer's hot loop."""
-    W = _WireDetection
-    return [
-        _WireImage(im.file, None if im.detections is None else [
-            W(d.category, d.conf, d.bbox, d.classifications) if d.extra is NO_EXTRA else detection_to_dict(d)
-            for d in im.detections
-        ], im.failure)
-        if im.extra is NO_EXTRA else image_to_dict(im)
-        for im in images
-    ]
 
 
 def info_to_dict(info: Info, format_version: str | None = None) -> dict:

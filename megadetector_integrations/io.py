@@ -1,10 +1,11 @@
 """Reading and writing MegaDetector results files (format 1.0 to 1.6).
 
 Reading tries a fast path first: msgspec decodes the bytes straight into the
-model, checking types and ranges in C, and a count of ``:`` bytes proves no
-unknown field was skipped. Anything unusual (unknown fields, old-style values, errors) goes
-the careful way: a generic parse, a full structural check with precise
-messages, then conversion that keeps unknown fields in ``extra``.
+model, checking types and ranges in C and refusing unknown fields. Anything
+unusual (unknown fields, old-style values, errors) goes the careful way: a
+generic parse, a full structural check with precise messages, then
+conversion that keeps unknown fields in ``extra``. Writing encodes the
+model's structs directly, in chunks.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import msgspec
 from . import convert
 from .atomic import atomic_output, gc_paused
 from .errors import Problem, ResultsError
-from .model import CURRENT_FORMAT_VERSION, Image, ResultsFile
+from .model import CURRENT_FORMAT_VERSION, EXTRA_KEY, Image, ResultsFile
 from .validation import image_structure_problems, semantic_problems, structural_problems
 
 
@@ -44,55 +45,33 @@ def parse_json(data: bytes, source: str) -> Any:
         raise ResultsError(source, [Problem("(file)", f"not valid JSON: {exc}")]) from None
 
 
-def _colons(value: Any) -> int:
-    """The ``:`` bytes a decoded JSON value stands for: one per key, plus those in strings."""
-    if isinstance(value, str):
-        return value.count(":")
-    if isinstance(value, dict):
-        return sum(1 + k.count(":") + _colons(v) for k, v in value.items())
-    if isinstance(value, list):
-        return sum(map(_colons, value))
-    return 0
-
-
 def _sound_categories(cats: dict) -> bool:
-    """Ids are digit strings and names are not blank (ids then hold no colon)."""
+    """Ids are digit strings and names are not blank (the validator's rules)."""
     return all(k.isdigit() for k in cats) and all(v.strip() for v in cats.values())
 
 
-def _fast_check(doc: _Document, info: dict, data: bytes) -> bool:
-    """True when the typed decode kept every field and the cheap checks pass.
+def _fast_check(doc: _Document) -> bool:
+    """True when the typed decode leaves nothing for the validator to say.
 
-    Counting ``:`` bytes proves no unknown field was skipped: the count must
-    equal one per key the model accounts for plus those inside its strings.
-    Failed images are taken to carry ``"detections": null``, as MegaDetector
-    writes them; anything else (absent keys, ``"failure": null``, escaped
-    colons, colons in paths or ids) just takes the careful path.
+    The decode itself refused unknown fields and checked types and ranges;
+    what is left are the rules across fields and images. Failed images must
+    carry ``"detections": null``, the others a list.
     """
     images = doc.images
     det_cats = doc.detection_categories
     cls_cats = doc.classification_categories or {}
-    n_colons = 3 + _colons(info) + _colons(det_cats)
-    for cats in (doc.classification_categories, doc.classification_category_descriptions):
-        if cats is not None:
-            n_colons += 1 + _colons(cats)
-    if b"\\u003" in data or not all(_sound_categories(c) for c in (det_cats, cls_cats)):
+    if not all(_sound_categories(c) for c in (det_cats, cls_cats)):
         return False
     # Comprehensions over flat lists: the fastest way through millions of objects.
-    failed = [im for im in images if im.failure is not None]
-    if any(im.detections is not None for im in failed):
+    if any(im.detections is not None for im in images if im.failure is not None):
         return False
     try:  # a successful image without detections (None) stops the chain: careful path
         detections = list(chain.from_iterable([im.detections for im in images if im.failure is None]))
     except TypeError:
         return False
-    classified = [d.classifications for d in detections if d.classifications is not None]
-    n_colons += (2 * len(images) + len(failed) + sum(im.failure.count(":") for im in failed)
-                 + 3 * len(detections) + len(classified))
-    if data.count(b":") != n_colons:
-        return False
     if not {d.category for d in detections} <= det_cats.keys():
         return False
+    classified = [d.classifications for d in detections if d.classifications is not None]
     if classified and not {pair[0] for pair in chain.from_iterable(classified)} <= cls_cats.keys():
         return False
     files = [im.file for im in images]
@@ -147,7 +126,7 @@ def _fast_read(data: bytes) -> Optional[ResultsFile]:
     info = msgspec.json.decode(doc.info)
     if not isinstance(info, dict) or not _is_version_string(info.get("format_version")):
         return None
-    if not _fast_check(doc, info, data):
+    if not _fast_check(doc):
         return None
     return ResultsFile(
         images=doc.images,
@@ -207,7 +186,7 @@ def _json_pieces(rf: ResultsFile, indent: int | None) -> Iterator[bytes]:
     pad = b" " * (indent or 0)
     images = rf.images
     for start in range(0, len(images), _CHUNK):
-        part = encode(convert.images_to_wire(images[start:start + _CHUNK]))
+        part = _encode_images(encode, images[start:start + _CHUNK])
         sep = b"," if start else b""
         if indent:  # format the chunk where it sits, inside {"images": [...]}, and cut it out
             part = msgspec.json.format(b'{"images":' + part + b"}", indent=indent)
@@ -215,6 +194,19 @@ def _json_pieces(rf: ResultsFile, indent: int | None) -> Iterator[bytes]:
         else:
             yield sep + part[1:-1]
     yield (b"\n" + pad + b"]" if indent and images else b"]") + head[cut + 2:] + b"\n"
+
+
+_EXTRA_MARK = b'"%s":' % EXTRA_KEY.encode()
+
+
+def _encode_images(encode, images) -> bytes:
+    """A JSON array of images. msgspec encodes the structs as they are; a chunk
+    where any image or box carries unknown fields (rare) is redone through
+    plain dicts, which merge those fields in and recompute ``max_detection_conf``."""
+    out = encode(images)
+    if _EXTRA_MARK in out:
+        out = encode(list(map(convert.image_to_dict, images)))
+    return out
 
 
 def dumps(rf: ResultsFile, indent: int | None = None) -> bytes:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from .model import EXTRA_KEY
+
 #: Set by ``.ci/run``: a missing external tool fails the test instead of skipping it.
 REQUIRE_TOOLS = os.environ.get("MDI_REQUIRE_TOOLS") == "1"
 
@@ -53,9 +55,12 @@ def _strategies():
              "detection_completion_time", "classifier", "classification_completion_time",
              "detector_metadata", "classifier_metadata", "summary_report", "max_detection_conf",
              "frame_number", "frame_rate", "frames_processed"}
-    unknown_key = st.text(min_size=1, max_size=10).filter(lambda k: k not in known)
+    # "extra" and the model's private key are names a file may use too.
+    unknown_key = st.sampled_from(["extra", EXTRA_KEY]) | st.text(min_size=1, max_size=10).filter(
+        lambda k: k not in known)
     scalar = st.none() | st.booleans() | st.integers(-1000, 1000) | st.text(max_size=10) | unit
-    extras = st.dictionaries(unknown_key, scalar, max_size=2)
+    value = scalar | st.dictionaries(st.text(max_size=3), scalar, max_size=2)
+    extras = st.dictionaries(unknown_key, value, max_size=2)
     return st, unit, ids, names, extras
 
 

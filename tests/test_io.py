@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import megadetector_integrations as mdi
 from megadetector_integrations import io
 from megadetector_integrations.errors import ResultsError
+from megadetector_integrations.model import EXTRA_KEY
 from megadetector_integrations.testing import results_documents
 
 
@@ -62,6 +63,8 @@ def test_unknown_fields_survive_at_every_level(sample_doc):
     sample_doc["info"]["custom_metadata"] = {"site": "x"}
     sample_doc["images"][0]["width"] = 480
     sample_doc["images"][0]["detections"][0]["raw_classifications"] = [["2", 0.5]]
+    sample_doc["images"][1]["extra"] = {"a": 1}  # names the model uses inside are only names here
+    sample_doc["images"][2][EXTRA_KEY] = {}
     assert io._fast_read(encode(sample_doc)) is None  # unknown fields: the careful way
     rf, _ = io.read_results(encode(sample_doc))
     out = json.loads(io.dumps(rf))
@@ -69,6 +72,8 @@ def test_unknown_fields_survive_at_every_level(sample_doc):
     assert out["info"]["custom_metadata"] == {"site": "x"}
     assert out["images"][0]["width"] == 480
     assert out["images"][0]["detections"][0]["raw_classifications"] == [["2", 0.5]]
+    assert out["images"][1]["extra"] == {"a": 1} and out["images"][2][EXTRA_KEY] == {}
+    assert all(EXTRA_KEY not in im for im in out["images"][3:])
 
 
 def test_max_detection_conf_is_recomputed_never_trusted(sample_doc):
@@ -118,15 +123,15 @@ def test_write_is_atomic(sample_doc, tmp_path, monkeypatch):
     rf, _ = io.read_results(encode(sample_doc))
     monkeypatch.setattr(io, "_CHUNK", 2)
     calls = {"n": 0}
-    real = io.convert.images_to_wire
+    real = io._encode_images
 
-    def failing(images):  # the third chunk fails, after two were written
+    def failing(encode, images):  # the third chunk fails, after two were written
         calls["n"] += 1
         if calls["n"] > 2:
             raise OSError("disk full")
-        return real(images)
+        return real(encode, images)
 
-    monkeypatch.setattr(io.convert, "images_to_wire", failing)
+    monkeypatch.setattr(io, "_encode_images", failing)
     with pytest.raises(OSError):
         io.write(rf, target)
     assert target.read_text() == "previous content"

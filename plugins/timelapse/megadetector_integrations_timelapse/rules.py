@@ -177,7 +177,7 @@ def _remap_detection(d: Detection, plan: CategoryPlan) -> Detection:
         classifications = tuple(pairs)
     if category == d.category and classifications is d.classifications:
         return d
-    return attrs.evolve(d, category=category, classifications=classifications)
+    return d.replace(category=category, classifications=classifications)
 
 
 def _video_fixes(im: Image, dets: tuple, frame_rate: Optional[float], notes: Counter,
@@ -196,7 +196,7 @@ def _video_fixes(im: Image, dets: tuple, frame_rate: Optional[float], notes: Cou
     fixed = []
     for d in dets:
         if d.frame_number is None:
-            d = attrs.evolve(d, extra={**d.extra, "frame_number": default_frame})
+            d = d.replace(extra={**d.extra, "frame_number": default_frame})
             notes["video detections given a frame_number"] += 1
         fixed.append(d)
     if frames is None:

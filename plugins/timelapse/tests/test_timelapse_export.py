@@ -264,7 +264,7 @@ def test_model_built_in_code_with_neither_detections_nor_failure(tmp_path):
     from megadetector_integrations.model import Image, ResultsFile
 
     root = make_tree(tmp_path / "p", SITE_A[:1])
-    rf = ResultsFile(images=(Image(SITE_A[0]),))
+    rf = ResultsFile(images=(Image(SITE_A[0], None),))
     mdi.export(rf, "timelapse", root=root)
     (image,) = read_out(root / "recognitionData.json")["images"]
     assert image["detections"] is None and image["failure"]
