@@ -19,8 +19,8 @@ from .errors import MdiError, Problem, ResultsError
 from .model import ResultsFile
 from .registry import Report
 
-#: Set to a list by the ``mdi`` executable: loaded results are kept here until the
-#: process exits (without freeing them one by one, ~0.5 s per million images).
+#: Set to a list by the ``mdi`` executable: results loaded or written are kept here
+#: until the process exits (without freeing them one by one, ~0.4 s per million images).
 keep_until_exit: list | None = None
 
 #: Problems found while reading, by ``id`` of the results object (the validator
@@ -91,6 +91,8 @@ def write(results: ResultsFile, path: os.PathLike | str, indent: int | None = 1)
     """Write current-format JSON atomically; ``indent=None`` for compact output."""
     from .io import write as _write
 
+    if keep_until_exit is not None:
+        keep_until_exit.append(results)
     return _write(results, path, indent)
 
 

@@ -33,7 +33,7 @@ from .convert import structure_options
 from .errors import MdiError
 from .model import Detection, Image, ResultsFile
 from .options import OptionError, non_negative, unit_interval
-from .paths import normalize
+from .paths import all_different, normalize
 from .registry import Filter
 
 
@@ -75,25 +75,24 @@ def rewrite_paths(results: ResultsFile, options: PathOptions) -> ResultsFile:
     else:
         rewritten = [Image(im.file.replace(needle, replacement), im.detections, im.failure, im.extra)
                      for im in kept]
-    empty = next((old for old, new in zip(kept, rewritten) if not new.file), None)
-    if empty is not None:
+    files = [im.file for im in rewritten]
+    if "" in files:
+        empty = kept[files.index("")]
         raise MdiError(f"the replacement leaves image {empty.file!r} with an empty path; choose a shorter query")
-    if not anchored and needle:
-        _refuse_shared_paths(kept, rewritten)
+    if not anchored and needle and not all_different(files):
+        _refuse_shared_paths(kept, files)
     return results.with_images(rewritten)
 
 
-def _refuse_shared_paths(before: list, after: list) -> None:
-    """Refuse a rewrite that gives two images the same path."""
-    files = [im.file for im in after]
-    if len(set(files)) != len(files):
-        first: dict[str, str] = {}
-        for old, new in zip(before, files):
-            if new in first:
-                raise MdiError(
-                    f"the replacement gives images {first[new]!r} and {old.file!r} the same path {new!r}; "
-                    "narrow the query (e.g. add a folder to it) so paths stay distinct")
-            first[new] = old.file
+def _refuse_shared_paths(before: list, files: list[str]) -> None:
+    """Name the first two images the rewrite gives the same path."""
+    first: dict[str, str] = {}
+    for old, new in zip(before, files):
+        if new in first:
+            raise MdiError(
+                f"the replacement gives images {first[new]!r} and {old.file!r} the same path {new!r}; "
+                "narrow the query (e.g. add a folder to it) so paths stay distinct")
+        first[new] = old.file
 
 
 # -- keep-list -----------------------------------------------------------------

@@ -10,9 +10,8 @@ model's structs directly, in chunks.
 
 from __future__ import annotations
 
-import operator
 import os
-from itertools import chain, islice
+from itertools import chain
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -22,6 +21,7 @@ from . import convert
 from .atomic import atomic_output, gc_paused
 from .errors import Problem, ResultsError
 from .model import CURRENT_FORMAT_VERSION, EXTRA_KEY, Image, ResultsFile
+from .paths import all_different
 from .validation import image_structure_problems, semantic_problems, structural_problems
 
 
@@ -75,15 +75,7 @@ def _fast_check(doc: _Document) -> bool:
     if classified and not {pair[0] for pair in chain.from_iterable(classified)} <= cls_cats.keys():
         return False
     files = [im.file for im in images]
-    return _all_different(files) and not _suspicious_paths(files)
-
-
-def _all_different(files: list) -> bool:
-    """No duplicate paths. MegaDetector sorts images by path, so one pass of
-    comparisons usually proves it; otherwise a set does."""
-    if all(map(operator.lt, files, islice(files, 1, None))):
-        return True
-    return len(set(files)) == len(files)
+    return all_different(files) and not _suspicious_paths(files)
 
 
 _VIDEO_ENDING = None

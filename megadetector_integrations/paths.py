@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 import os
+from itertools import islice
 from pathlib import Path
 
 
@@ -40,3 +42,11 @@ def safe_join(root: Path, file: str) -> Path:
     if not os.path.realpath(target).startswith(real_root.rstrip(os.sep) + os.sep):
         raise ValueError(f"unsafe path {file!r}: resolves outside {root}")
     return target
+
+
+def all_different(files: list[str]) -> bool:
+    """No path twice. Results files are usually sorted by path, so one pass of
+    comparisons mostly proves it; otherwise a set does."""
+    if all(map(operator.lt, files, islice(files, 1, None))):
+        return True
+    return len(set(files)) == len(files)

@@ -98,15 +98,18 @@ def group_images(images: Sequence[Image], options: SplitOptions) -> dict[str, li
     joined = "\n" + "\n".join([im.file for im in images])
     if "\\" in joined or "\n./" in joined:
         images = [Image(normalize(im.file), im.detections, im.failure, im.extra) for im in images]
-    keys: dict[str, str] = {}
     groups: dict[str, list[Image]] = {}
+    group_of: dict[str, list[Image]] = {}  # directory → its group
+    last = group = None
     for im in images:
-        file = im.file
-        directory = file[:max(file.rfind("/"), 0)]
-        key = keys.get(directory)
-        if key is None:
-            key = keys[directory] = folder_key(directory, options, file)
-        groups.setdefault(key, []).append(im)
+        directory = im.file.rpartition("/")[0]
+        if directory != last:  # images come sorted: directories change rarely
+            group = group_of.get(directory)
+            if group is None:
+                key = folder_key(directory, options, im.file)
+                group = group_of[directory] = groups.setdefault(key, [])
+            last = directory
+        group.append(im)
     if options.make_folder_relative:
         for key, group in groups.items():
             cut = len(key) + 1

@@ -96,10 +96,14 @@ def options_from_env(env: Optional[dict] = None) -> SpeciesNetOptions:
 # -- recognising and reading the file --
 
 
+_HEAD_BYTES = 1 << 16
+
+
 def speciesnet_document(data: bytes) -> Optional[dict]:
     """The parsed file when it is SpeciesNet's (a top-level ``predictions`` key and no
-    ``images``), else ``None``. A byte search rejects other files before any parsing."""
-    if b'"predictions"' not in data:
+    ``images``), else ``None``. SpeciesNet writes ``predictions`` first, so a byte search
+    of the file's start rejects other files (even huge ones) before any parsing."""
+    if data.find(b'"predictions"', 0, _HEAD_BYTES) < 0:
         return None
     import orjson
 
