@@ -8,7 +8,7 @@ round trip never loses a user's data.
 structs: msgspec decodes JSON straight into them (checking types and ranges
 in C, refusing unknown fields so those take the careful path) and encodes
 them straight back, twice as fast as attrs classes would allow (measured:
-README, "Why msgspec structs"). The file-level classes are attrs classes.
+README, "Dependencies, and why"). The file-level classes are attrs classes.
 """
 
 from __future__ import annotations

@@ -237,3 +237,18 @@ def test_indented_output_is_the_compact_output_formatted(doc, chunk):
     finally:
         io._CHUNK = original
     assert indented == msgspec.json.format(compact.rstrip(b"\n"), indent=1) + b"\n"
+
+
+def test_images_and_detections_are_frozen_values_with_replace():
+    from megadetector_integrations.model import Detection, Image
+
+    d = Detection("1", 0.5, (0.1, 0.1, 0.2, 0.2))
+    im = Image("a.jpg", (d,))
+    with pytest.raises(AttributeError):
+        im.file = "b.jpg"
+    moved = im.replace(file="b.jpg")
+    assert moved.file == "b.jpg" and moved.detections is im.detections and im.file == "a.jpg"
+    assert moved == Image("b.jpg", (Detection("1", 0.5, (0.1, 0.1, 0.2, 0.2)),))
+    assert json.loads(io.dumps(mdi.ResultsFile((moved, Image("c.jpg", None, "image access failure")))))[
+        "images"] == [{"file": "b.jpg", "detections": [{"category": "1", "conf": 0.5, "bbox": [0.1, 0.1, 0.2, 0.2]}]},
+                      {"file": "c.jpg", "detections": None, "failure": "image access failure"}]
