@@ -3,8 +3,8 @@
 ``mdi export folders`` (the exporter) and ``mdi folders undo`` (a command).
 Only the options class is imported when ``mdi`` starts; the work lives in
 ``sorter`` (the run), ``plan`` (one pass deciding everything), ``assign``
-(the folder rules), ``transfer`` (file operations), ``render`` (Pillow) and
-``undo``.
+(the folder rules), ``placing`` (journaled batches, threads or two processes),
+``transfer`` (file operations), ``render`` (Pillow) and ``undo``.
 """
 
 from __future__ import annotations

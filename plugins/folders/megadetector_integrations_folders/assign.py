@@ -57,25 +57,21 @@ class FolderRules:
         self.threshold_of = {name: thresholds.category(name) for name in self.name_of.values()}
         self.class_name_of = dict(classification_categories or {})
         self.animal_ids = frozenset(k for k, v in self.name_of.items() if v == "animal")
+        #: category id → (name, threshold): one lookup per detection
+        self.rule_of = {cid: (name, self.threshold_of[name]) for cid, name in self.name_of.items()}
         self.unknown_ids: set[str] = set()  # category ids met but not declared: skipped
 
     def categories_present(self, detections) -> list[str]:
-        """Sorted names of the categories whose best confidence reaches their threshold."""
-        if len(detections) == 1:  # the most common case, made cheap
-            d = detections[0]
-            name = self.name_of.get(d.category)
-            if name is None:
-                self.unknown_ids.add(d.category)
-                return []
-            return [name] if d.conf >= self.threshold_of[name] else []
-        best: dict[str, float] = {}
+        """Sorted names of the categories whose best confidence reaches their threshold
+        (that is, with any detection at or above it)."""
+        present = set()
         for d in detections:
-            name = self.name_of.get(d.category)
-            if name is None:
+            rule = self.rule_of.get(d.category)
+            if rule is None:
                 self.unknown_ids.add(d.category)
-            elif d.conf > best.get(name, -1.0):
-                best[name] = d.conf
-        return sorted(name for name, conf in best.items() if conf >= self.threshold_of[name])
+            elif d.conf >= rule[1]:
+                present.add(rule[0])
+        return sorted(present)
 
     def species_folder(self, detections) -> str:
         """``<species>``, ``multiple`` or ``unclassified`` for an animals-only image."""

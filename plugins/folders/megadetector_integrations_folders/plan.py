@@ -9,11 +9,11 @@ earlier run, missing, or blocked by a different file at its destination.
 from __future__ import annotations
 
 import enum
+import functools
 import os
 from collections import Counter
 from typing import Any, Mapping, NamedTuple, Sequence
 
-import attrs
 from megadetector_integrations.paths import normalize, path_problem
 
 from .assign import EMPTY, FolderRules
@@ -42,11 +42,19 @@ class Placement(NamedTuple):
         return f"{self.folder}/{self.file}"
 
 
-@attrs.define
+#: ``Placement((file, folder, image))`` without NamedTuple's Python-level ``__new__``
+#: (twice as fast, for every image of the results).
+_new_placement = functools.partial(tuple.__new__, Placement)
+
+
 class Plan:
-    placements: list[Placement] = attrs.Factory(list)
-    refused: list[str] = attrs.Factory(list)  # one message per refused image
-    skipped_empty: int = 0
+    """The placements, and one message per refused image. (Plain classes here: an
+    attrs class costs more to build at import than this whole module.)"""
+
+    def __init__(self) -> None:
+        self.placements: list[Placement] = []
+        self.refused: list[str] = []
+        self.skipped_empty = 0
 
 
 def inside(path: str, root: str) -> bool:
@@ -62,9 +70,9 @@ def build(images: Sequence, rules: FolderRules, images_root: str, out_root: str,
     sorted_prefix = os.path.relpath(out_root, images_root) + "/" if inside(out_root, images_root) else None
     if sorted_prefix or _need_care(files):
         files = _checked_files(files, sorted_prefix, plan.refused)
-    folder_of = rules.folder
-    plan.placements = [Placement(file, folder_of(image), image)
-                       for file, image in zip(files, images) if file is not None]
+        images = [image for file, image in zip(files, images) if file is not None]
+        files = [file for file in files if file is not None]
+    plan.placements = list(map(_new_placement, zip(files, map(rules.folder, images), images)))
     if skip_empty:
         kept = [p for p in plan.placements if p.folder != EMPTY]
         plan.skipped_empty = len(plan.placements) - len(kept)
@@ -123,15 +131,16 @@ class Listing:
         return found
 
 
-@attrs.define
 class Survey:
     """What the disk says: the placements by status, and the folders to create."""
 
-    by_status: dict[Status, list[Placement]]
-    new_folders: list[str]  # missing destination folders with something to place
-    #: temporary files of earlier runs beside their finished destinations (a run
-    #: killed between publishing a copy and removing its temporary name)
-    leftovers: list[str] = attrs.Factory(list)
+    def __init__(self, by_status: dict[Status, list[Placement]], new_folders: list[str],
+                 leftovers: list[str]) -> None:
+        self.by_status = by_status
+        self.new_folders = new_folders  # missing destination folders with something to place
+        #: temporary files of earlier runs beside their finished destinations (a run
+        #: killed between publishing a copy and removing its temporary name)
+        self.leftovers = leftovers
 
     def of(self, *statuses: Status) -> list[tuple[Placement, Status]]:
         return [(p, s) for s in statuses for p in self.by_status[s]]

@@ -10,9 +10,12 @@ from folders_testkit import det, tree_hashes
 
 import megadetector_integrations as mdi
 from megadetector_integrations.cli import main
+from megadetector_integrations.journal import read_journal
 from megadetector_integrations.testing import copy_sample
 from megadetector_integrations_folders import _demo
-from megadetector_integrations_folders.sorter import DELAY_ENV, JOURNAL_NAME
+from megadetector_integrations_folders import placing
+from megadetector_integrations_folders.placing import DELAY_ENV, TWO_PROCESSES_FROM
+from megadetector_integrations_folders.sorter import JOURNAL_NAME, VERBS
 from megadetector_integrations_folders.transfer import PART_SUFFIX
 from megadetector_integrations_folders.undo import undo
 
@@ -21,9 +24,9 @@ def placed(out) -> dict:
     return {str(p.relative_to(out)): p for p in out.rglob("*") if p.is_file() and p.name != JOURNAL_NAME}
 
 
-@pytest.mark.parametrize("mode", ["copy", "move"])
-def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(scene, mode):
-    files = [f"s{i % 3}/img_{i:03d}.jpg" for i in range(60)]
+@pytest.mark.parametrize("mode, n", [("copy", 60), ("move", 60), ("copy", TWO_PROCESSES_FROM + 200)])
+def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(scene, mode, n):
+    files = [f"s{i % 3}/img_{i:04d}.jpg" for i in range(n)]
     scene.setup([{"file": f, "detections": [det("1", 0.9)] if i % 2 else []} for i, f in enumerate(files)])
     before = tree_hashes(scene.images)
     expected = {("animals/" if i % 2 else "empty/") + f: f for i, f in enumerate(files)}
@@ -36,13 +39,43 @@ def test_interrupted_run_resumes_with_nothing_lost_or_duplicated(scene, mode):
         time.sleep(0.01)
     proc.kill()
     proc.wait()
-    assert 10 <= len(placed(scene.out)) < 60, "the run was not interrupted mid-way"
+    at_kill = len(placed(scene.out))
+    time.sleep(0.2)  # a second process left running would place a file every 0.03 s
+    assert len(placed(scene.out)) == at_kill, "something kept placing files after the run was killed"
+    assert 10 <= at_kill < n, "the run was not interrupted mid-way"
 
     report = scene.sort(mode=mode)
     assert not report.problems
     assert set(placed(scene.out)) == set(expected)
-    assert {dst: tree_hashes(scene.out)[dst] for dst in expected} == {dst: before[src] for dst, src in expected.items()}
+    after = tree_hashes(scene.out)
+    assert {dst: after[dst] for dst in expected} == {dst: before[src] for dst, src in expected.items()}
     assert tree_hashes(scene.images) == ({} if mode == "move" else before)
+    undo(scene.out)
+    assert tree_hashes(scene.images) == before and not scene.out.exists()
+
+
+@pytest.mark.parametrize("mode", ["copy", "hardlink"])
+def test_many_small_files_are_shared_with_a_second_process(scene, monkeypatch, mode):
+    files = [f"s{i % 4}/img_{i:04d}.jpg" for i in range(5 * placing.BATCH + 7)]
+    scene.setup([{"file": f, "detections": [det("2", 0.8)] if i % 3 else []} for i, f in enumerate(files)])
+    blocked = files[placing.BATCH + 5]  # in the second batch: the second process's
+    (scene.images / blocked).unlink()
+    (scene.images / blocked).mkdir()  # listed, so planned, but cannot be placed
+    before = tree_hashes(scene.images)
+    forks = []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+    monkeypatch.setattr(placing, "TWO_PROCESSES_FROM", 100)
+    report = scene.sort(mode=mode)
+    assert forks == [1]
+    assert [p for p in report.problems if blocked in p and "not placed" in p] == [report.problems[0]]
+    assert len(report.problems) == 1 and report.summary.startswith(f"{VERBS[mode]} {len(files) - 1:,} images")
+    expected = {("people/" if i % 3 else "empty/") + f for i, f in enumerate(files) if f != blocked}
+    assert set(placed(scene.out)) == expected
+    after = tree_hashes(scene.out)
+    assert all(after[dst] == before[dst.split("/", 1)[1]] for dst in expected)
+    journaled = {dst for r in read_journal(scene.out / JOURNAL_NAME) if "op" in r for _, dst in r["files"]}
+    assert journaled == expected | {("people/" if files.index(blocked) % 3 else "empty/") + blocked}
     undo(scene.out)
     assert tree_hashes(scene.images) == before and not scene.out.exists()
 
