@@ -96,8 +96,12 @@ def _place_with_threads(todo, action: _Action, journal: Journal, outcome: Outcom
 
 
 def _two_processes_pay(todo, action: _Action) -> bool:
+    """Enough small files, two cores, and a process safe to fork: no other thread
+    (in a notebook kernel there are several, so it places them alone)."""
+    import threading
+
     return (hasattr(os, "fork") and (os.cpu_count() or 1) >= 2 and len(todo) >= TWO_PROCESSES_FROM
-            and action.renderer is None)
+            and action.renderer is None and threading.active_count() == 1)
 
 
 def _place_in_two_processes(todo, action: _Action, journal: Journal, outcome: Outcome) -> None:

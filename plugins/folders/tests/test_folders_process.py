@@ -80,6 +80,25 @@ def test_many_small_files_are_shared_with_a_second_process(scene, monkeypatch, m
     assert tree_hashes(scene.images) == before and not scene.out.exists()
 
 
+def test_a_process_with_other_threads_is_never_forked(scene, monkeypatch):
+    import threading
+
+    files = [f"img_{i:04d}.jpg" for i in range(3 * placing.BATCH)]
+    scene.setup([{"file": f, "detections": []} for f in files])
+    forks = []
+    monkeypatch.setattr(os, "fork", lambda: forks.append(1) or pytest.fail("forked"))
+    monkeypatch.setattr(placing, "TWO_PROCESSES_FROM", 100)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)  # as in a notebook kernel
+    other.start()
+    try:
+        report = scene.sort()
+    finally:
+        release.set()
+        other.join()
+    assert forks == [] and len(placed(scene.out)) == len(files) and not report.problems
+
+
 def run_cli(*args) -> int:
     return main([str(a) for a in args])
 
