@@ -66,15 +66,23 @@ def place(todo, new_folders: list[str], images_root: str, out_root: str, options
         action = _Action(images_root, out_root, options, rules, outcome)
         threads = options.workers or _auto_threads(todo, images_root, options.mode)
         if threads > 1:
-            _place_with_threads(todo, action, journal, outcome, threads)
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(threads) as pool:
+                _place_batches(todo, action, journal, outcome, pool.map)
         elif options.workers == 0 and _two_processes_pay(todo, action):
             _place_in_two_processes(todo, action, journal, outcome)
         else:
-            for start in _progress(range(0, len(todo), BATCH), len(todo), BATCH):
-                batch = todo[start:start + BATCH]
-                _journal(journal, action, batch)
-                outcome.count(map(action, batch))
+            _place_batches(todo, action, journal, outcome, map)
     return outcome
+
+
+def _place_batches(todo, action: _Action, journal: Journal, outcome: Outcome, mapper) -> None:
+    """One batch after another in this process; ``mapper`` is ``map`` or a thread pool's."""
+    for start in _progress(range(0, len(todo), BATCH), len(todo), BATCH):
+        batch = todo[start:start + BATCH]
+        _journal(journal, action, batch)
+        outcome.count(mapper(action, batch))
 
 
 def _journal(journal: Journal, action: _Action, *batches) -> None:
@@ -83,16 +91,6 @@ def _journal(journal: Journal, action: _Action, *batches) -> None:
         for op, files in action.journal_entries(batch).items():
             journal.add(op=op, files=files)
     journal.flush()
-
-
-def _place_with_threads(todo, action: _Action, journal: Journal, outcome: Outcome, threads: int) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(threads) as pool:
-        for start in _progress(range(0, len(todo), BATCH), len(todo), BATCH):
-            batch = todo[start:start + BATCH]
-            _journal(journal, action, batch)
-            outcome.count(pool.map(action, batch))
 
 
 def _two_processes_pay(todo, action: _Action) -> bool:
