@@ -301,3 +301,11 @@ def test_publishing_a_copy_never_replaces_a_file_that_appeared(tmp_path):
     dst.unlink()
     transfer.copy_file(str(src), str(dst))
     assert dst.read_bytes() == b"original"
+
+
+def test_thread_pool_places_every_image_like_one_thread(scene):
+    scene.setup(IMAGES)
+    report = scene.sort(workers=3)
+    assert placed_files(scene.out) == EXPECTED and dict(report.counts) == COUNTS and not report.problems
+    assert all((scene.out / dst).read_bytes() == (scene.images / dst.split("/", 1)[1]).read_bytes()
+               for dst in EXPECTED)
